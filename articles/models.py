@@ -1,0 +1,385 @@
+"""The knowledge base: articles, the companies and people they name, and the events and figures they state.
+
+Every event and figure carries its provenance (the verbatim quote and its offsets in the article's body);
+``clean()`` enforces it, and every write path (admin, API, loader) runs ``clean()``.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from . import provenance
+from .choices import (
+    ARTICLE_DATE_PRECISIONS,
+    CompanyKind,
+    DatePrecision,
+    EventType,
+    Metric,
+    ParticipantRole,
+    Qualifier,
+    ReviewStatus,
+    Unit,
+)
+
+
+class Record(models.Model):
+    """Fields every curated record has: optimistic-locking version, timestamps, loader fingerprint."""
+
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Incremented on every save; a stale write is refused."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # What load_fixtures last wrote, so a reload can tell an editor's change from its own.
+    fixture_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        # Every save of an existing row bumps the version that stale-write checks (admin, If-Match) compare.
+        if not self._state.adding:
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class Company(Record):
+    """An organization the press names: makers, miners, investors, exchanges, media, regulators, researchers."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=CompanyKind.choices, default=CompanyKind.OTHER)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. CN or US.")
+    founded_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+        help_text="The parent company of a subsidiary.",
+    )
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CompanyKind.values), name="articles_company_kind_valid"),
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="articles_company_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.country and not (self.country.isalpha() and self.country.isupper()):
+            raise ValidationError({"country": "Use a two-letter upper-case ISO 3166-1 code such as CN or US."})
+        if self.parent_id and self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": "A company cannot be its own parent."})
+
+
+class Person(Record):
+    """A person the press names (executives, officials, analysts); the garbles of their names are aliases."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True, help_text='What they are, e.g. "CEO of Auradine".')
+    affiliation = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alias(models.Model):
+    """Another spelling of a company's or person's name, including the press's garbles."""
+
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="aliases")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+    garbled = models.BooleanField(default=False, help_text="A misspelling or mistranslation, not a real name.")
+    note = models.CharField(max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "aliases"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(company__isnull=False) & Q(person__isnull=True))
+                | (Q(company__isnull=True) & Q(person__isnull=False)),
+                name="articles_alias_one_owner",
+            ),
+            models.UniqueConstraint(fields=["company", "name"], name="articles_alias_unique_company_name"),
+            models.UniqueConstraint(fields=["person", "name"], name="articles_alias_unique_person_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(Record):
+    """A news story, its body kept verbatim (garbles included, page debris excluded)."""
+
+    slug = models.SlugField(max_length=150, unique=True)
+    title = models.CharField(max_length=300)
+    publisher = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="published_articles",
+        help_text="Empty when the publisher is unknown.",
+    )
+    authors = models.JSONField(default=list, blank=True, help_text="Author names as the article gives them.")
+    published_on = models.DateField(help_text="With month or year precision, the first day of that period.")
+    published_precision = models.CharField(max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY)
+    url = models.URLField(max_length=500, blank=True)
+    language = models.CharField(max_length=8, default="en", help_text="Language of the body (BCP 47 code).")
+    translated_from = models.CharField(
+        max_length=8, blank=True, help_text="Language of the original when the body is a translation."
+    )
+    body = models.TextField()
+    notes = models.TextField(blank=True, help_text="What editors know about the article and its capture.")
+    companies = models.ManyToManyField(Company, blank=True, related_name="articles")
+    people = models.ManyToManyField(Person, blank=True, related_name="articles")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-published_on", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(published_precision__in=[p.value for p in ARTICLE_DATE_PRECISIONS]),
+                name="articles_article_precision_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.published_precision not in ARTICLE_DATE_PRECISIONS:
+            raise ValidationError({"published_precision": "An article's date is known to the day, month or year."})
+        provenance.check_date_precision("published_on", self.published_on, self.published_precision)
+        if not (self.body or "").strip():
+            raise ValidationError({"body": "The body is required."})
+
+
+class Quoted(Record):
+    """A record that an article supports with a verbatim quote."""
+
+    key = models.SlugField(max_length=100, help_text="Stable within the article; how the loader finds it again.")
+    quote = models.TextField(help_text="The article's words, verbatim, that support this record.")
+    quote_start = models.PositiveIntegerField(editable=False, default=0)
+    quote_end = models.PositiveIntegerField(editable=False, default=0)
+
+    class Meta:
+        abstract = True
+
+    def clean_quote(self) -> None:
+        try:
+            body = self.article.body
+        except Article.DoesNotExist:
+            body = ""
+        self.quote_start, self.quote_end = provenance.locate_quote(body, self.quote, self.quote_start or None)
+
+
+class Event(Quoted):
+    """Something that happened, dated with its precision, with the companies and people involved."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="events")
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    type = models.CharField(max_length=30, choices=EventType.choices)
+    date = models.DateField(help_text="With month, quarter or year precision, the first day of that period.")
+    date_precision = models.CharField(max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY)
+    end_date = models.DateField(null=True, blank=True, help_text="For a span; same precision as the date.")
+    # The last day the (possibly imprecise) date or span covers; date filters compare against it.
+    date_latest = models.DateField(editable=False, null=True)
+    note = models.TextField(blank=True, help_text="Editor's note.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "article", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "key"], name="articles_event_unique_article_key"),
+            models.CheckConstraint(condition=Q(type__in=EventType.values), name="articles_event_type_valid"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("date")),
+                name="articles_event_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_end__gt=models.F("quote_start")), name="articles_event_quote_offsets"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # A derived column: kept in step with the date on every save (bulk writes set it via clean()).
+        if self.date:
+            self.date_latest = provenance.period_bounds(self.end_date or self.date, self.date_precision)[1]
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors = {}
+        for check in (self.clean_quote, self.clean_dates):
+            try:
+                check()
+            except ValidationError as exc:
+                errors.update(exc.update_error_dict({}))
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_dates(self) -> None:
+        if self.date is None:
+            return
+        provenance.check_date_precision("date", self.date, self.date_precision)
+        provenance.check_date_precision("end_date", self.end_date, self.date_precision)
+        if self.end_date and self.end_date < self.date:
+            raise ValidationError({"end_date": "The end date is before the date."})
+        self.date_latest = provenance.period_bounds(self.end_date or self.date, self.date_precision)[1]
+
+
+
+class EventParticipant(models.Model):
+    """A company or a person taking part in an event, in a role."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participants")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
+    role = models.CharField(max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.SUBJECT)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["event", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(company__isnull=False) & Q(person__isnull=True))
+                | (Q(company__isnull=True) & Q(person__isnull=False)),
+                name="articles_participant_company_or_person",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "company", "role"], name="articles_participant_unique_company_role"
+            ),
+            models.UniqueConstraint(fields=["event", "person", "role"], name="articles_participant_unique_person_role"),
+            models.CheckConstraint(
+                condition=Q(role__in=ParticipantRole.values), name="articles_participant_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company or self.person} ({self.role})"
+
+
+class Figure(Quoted):
+    """A number an article states, as the article states it and as a value, with its period and review."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="figures")
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="figures",
+        help_text="The company the number is about; empty when it is about something else (see subject).",
+    )
+    subject = models.CharField(
+        max_length=200, blank=True, help_text='What the number is about, e.g. "Bitcoin price" or "Q1 2019 revenue".'
+    )
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    value = models.DecimalField(
+        max_digits=24, decimal_places=6, help_text="Absolute value: $1.082 billion is 1082000000."
+    )
+    value_high = models.DecimalField(
+        max_digits=24, decimal_places=6, null=True, blank=True, help_text="Top of a range ($660-$866 million)."
+    )
+    unit = models.CharField(max_length=10, choices=Unit.choices)
+    qualifier = models.CharField(max_length=10, choices=Qualifier.choices, default=Qualifier.EXACT)
+    as_reported = models.CharField(max_length=200, help_text="The article's words for the number, verbatim.")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    period_label = models.CharField(max_length=100, blank=True, help_text='e.g. "Q1 2019" or "January 2019".')
+    status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.REPORTED)
+    note = models.TextField(blank=True, help_text="Editor's note; required when the figure is corrected.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["article", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "key"], name="articles_figure_unique_article_key"),
+            models.CheckConstraint(condition=Q(metric__in=Metric.values), name="articles_figure_metric_valid"),
+            models.CheckConstraint(condition=Q(unit__in=Unit.values), name="articles_figure_unit_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="articles_figure_status_valid"),
+            models.CheckConstraint(
+                condition=Q(value_high__isnull=True) | Q(value_high__gte=models.F("value")),
+                name="articles_figure_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True)
+                | Q(period_end__isnull=True)
+                | Q(period_end__gte=models.F("period_start")),
+                name="articles_figure_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(company__isnull=False) | ~Q(subject=""), name="articles_figure_company_or_subject"
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_end__gt=models.F("quote_start")), name="articles_figure_quote_offsets"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.as_reported} ({self.get_metric_display()})"
+
+    def clean(self) -> None:
+        errors = {}
+        for check in (self.clean_quote, self.clean_numbers, self.clean_period):
+            try:
+                check()
+            except ValidationError as exc:
+                errors.update(exc.update_error_dict({}))
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_numbers(self) -> None:
+        if not self.company_id and not getattr(self, "company", None) and not self.subject:
+            raise ValidationError({"subject": "Name what the figure is about: a company, or a subject label."})
+        provenance.check_figure_numbers(
+            as_reported=self.as_reported,
+            quote=self.quote or "",
+            value=self.value,
+            value_high=self.value_high,
+            unit=self.unit,
+            qualifier=self.qualifier,
+            status=self.status,
+            note=self.note,
+        )
+
+    def clean_period(self) -> None:
+        if (self.period_start is None) != (self.period_end is None):
+            raise ValidationError({"period_end": "Give both ends of the period (a point in time has start = end)."})
+        if self.period_start and self.period_end < self.period_start:
+            raise ValidationError({"period_end": "The period ends before it starts."})

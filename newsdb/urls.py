@@ -1,0 +1,11 @@
+"""URL wiring: the admin, the API under /api/, and a root that points to both."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/", include("articles.urls")),
+]
