@@ -291,9 +291,11 @@ class _Reader:
             return False
         return True
 
-    def _register(self, registry: dict, key: Any, item: Item, what: str) -> None:
+    def _register(self, registry: dict, key: Any, item: Item, field_name: str) -> None:
         if key in registry:
-            self.problem(item.source, item.record, "", f"{what} is defined twice (also in {registry[key].source})")
+            first = registry[key].source
+            where = "earlier in this file" if first == item.source else f"also in {first}"
+            self.problem(item.source, item.record, field_name, f"is defined twice ({where}); keys must be unique")
             return
         registry[key] = item
 
@@ -313,7 +315,7 @@ class _Reader:
         if aliases is None or not self._validate(source, name, company, exclude=["parent"]):
             return
         refs = {"parent": record.get("parent"), "aliases": sorted(aliases)}
-        self._register(self.data.companies, company.slug, Item(source, name, company, refs), name)
+        self._register(self.data.companies, company.slug, Item(source, name, company, refs), "slug")
 
     def read_person(self, source: str, record: dict) -> None:
         name = f"person {record.get('slug')!r}"
@@ -326,7 +328,7 @@ class _Reader:
         if aliases is None or not self._validate(source, name, person, exclude=["affiliation"]):
             return
         refs = {"affiliation": record.get("affiliation"), "aliases": sorted(aliases)}
-        self._register(self.data.people, person.slug, Item(source, name, person, refs), name)
+        self._register(self.data.people, person.slug, Item(source, name, person, refs), "slug")
 
     def read_article(self, source: str, doc: dict) -> None:
         record = doc["article"]
@@ -352,7 +354,7 @@ class _Reader:
             return
         refs = {"publisher": record.get("publisher"), "companies": lists["companies"], "people": lists["people"]}
         item = Item(source, name, article, refs)
-        self._register(self.data.articles, article.slug, item, name)
+        self._register(self.data.articles, article.slug, item, "slug")
         for record in self._records(source, doc, "events"):
             self.read_event(source, item, record)
         for record in self._records(source, doc, "figures"):
@@ -385,7 +387,7 @@ class _Reader:
         if not self._validate(source, name, event, exclude=["article"]):
             return
         refs = {"participants": participants}
-        self._register(self.data.events, (article.instance.slug, event.key), Item(source, name, event, refs), name)
+        self._register(self.data.events, (article.instance.slug, event.key), Item(source, name, event, refs), "key")
 
     def _participants(self, source: str, name: str, raw: Any) -> list[tuple[str, str, str]] | None:
         if raw is None:
@@ -440,7 +442,7 @@ class _Reader:
             return
         figure.company = None
         refs = {"company": company_slug}
-        self._register(self.data.figures, (article.instance.slug, figure.key), Item(source, name, figure, refs), name)
+        self._register(self.data.figures, (article.instance.slug, figure.key), Item(source, name, figure, refs), "key")
 
 
 def _text_or_value(value: Any) -> Any:
