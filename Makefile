@@ -19,6 +19,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 load: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_fixtures
 
 serve: install

@@ -24,6 +24,11 @@ from .choices import (
 )
 
 
+def History() -> HistoricalRecords:  # noqa: N802 - reads like the field it makes
+    """History for a curated model: every change with its author, time and (unlimited) reason."""
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+
 class Record(models.Model):
     """Fields every curated record has: optimistic-locking version, timestamps, loader fingerprint."""
 
@@ -65,7 +70,7 @@ class Company(Record):
         help_text="The parent company of a subsidiary.",
     )
     description = models.TextField(blank=True)
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -93,7 +98,7 @@ class Person(Record):
     title = models.CharField(max_length=200, blank=True, help_text='What they are, e.g. "CEO of Auradine".')
     affiliation = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
     description = models.TextField(blank=True)
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +116,7 @@ class Alias(models.Model):
     name = models.CharField(max_length=200)
     garbled = models.BooleanField(default=False, help_text="A misspelling or mistranslation, not a real name.")
     note = models.CharField(max_length=500, blank=True)
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -128,6 +133,29 @@ class Alias(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MergedCompany(models.Model):
+    """The slug of a company an editor merged into another one.
+
+    The loader follows it: a fixture still defining or naming the merged company resolves to the survivor
+    instead of bringing the duplicate back.
+    """
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    into = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="merged_companies")
+    merged_at = models.DateTimeField(auto_now_add=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.into.slug}"
 
 
 class Article(Record):
@@ -155,7 +183,7 @@ class Article(Record):
     notes = models.TextField(blank=True, help_text="What editors know about the article and its capture.")
     companies = models.ManyToManyField(Company, blank=True, related_name="articles")
     people = models.ManyToManyField(Person, blank=True, related_name="articles")
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["-published_on", "slug"]
@@ -209,7 +237,7 @@ class Event(Quoted):
     # The last day the (possibly imprecise) date or span covers; date filters compare against it.
     date_latest = models.DateField(editable=False, null=True)
     note = models.TextField(blank=True, help_text="Editor's note.")
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["date", "article", "key"]
@@ -254,7 +282,6 @@ class Event(Quoted):
         self.date_latest = provenance.period_bounds(self.end_date or self.date, self.date_precision)[1]
 
 
-
 class EventParticipant(models.Model):
     """A company or a person taking part in an event, in a role."""
 
@@ -262,7 +289,7 @@ class EventParticipant(models.Model):
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
     role = models.CharField(max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.SUBJECT)
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["event", "id"]
@@ -324,7 +351,7 @@ class Figure(Quoted):
         editable=False,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["article", "key"]

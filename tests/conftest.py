@@ -19,8 +19,8 @@ def curated(db):
 
 @pytest.fixture
 def editor(db) -> User:
-    """A user in the editors group (created by a migration), with a password nobody ships."""
-    user = User.objects.create_user("editor", password="a-test-only-password-1")
+    """A staff user in the editors group (created by a migration), with a password nobody ships."""
+    user = User.objects.create_user("editor", password="a-test-only-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name="editors"))
     return user
 

@@ -34,7 +34,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..choices import EDITOR_STATUSES, ParticipantRole, ReviewStatus
-from ..models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+from ..models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 
 LOADER_USERNAME = "load_fixtures"
 CHANGE_REASON = "load_fixtures"
@@ -189,6 +189,7 @@ class Dataset:
     events: dict[tuple[str, str], Item] = field(default_factory=dict)
     figures: dict[tuple[str, str], Item] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    merged: int = 0  # fixture companies an editor has merged into another company
 
 
 def discover_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -818,6 +819,39 @@ def loader_user() -> Any:
     return user
 
 
+def _follow_merges(data: Dataset) -> None:
+    """Resolve slugs of companies an editor merged away to their survivors, and drop their definitions.
+
+    Without this a reload would bring a merged duplicate back.
+    """
+    redirects = dict(MergedCompany.objects.values_list("slug", "into__slug"))
+    if not redirects:
+        return
+
+    def follow(slug: str | None) -> str | None:
+        return redirects.get(slug, slug) if slug else slug
+
+    for slug in [slug for slug in data.companies if slug in redirects]:
+        del data.companies[slug]
+        data.merged += 1
+    for item in data.companies.values():
+        item.refs["parent"] = follow(item.refs["parent"])
+    for item in data.people.values():
+        item.refs["affiliation"] = follow(item.refs["affiliation"])
+    for item in data.articles.values():
+        item.refs["publisher"] = follow(item.refs["publisher"])
+        item.refs["companies"] = sorted({follow(slug) for slug in item.refs["companies"]})
+    for item in data.events.values():
+        item.refs["participants"] = sorted(
+            {
+                (kind, follow(slug) if kind == "company" else slug, role)
+                for kind, slug, role in item.refs["participants"]
+            }
+        )
+    for item in data.figures.values():
+        item.refs["company"] = follow(item.refs["company"])
+
+
 def _add_mentions(data: Dataset) -> None:
     """An article mentions every company and person its events and figures involve."""
     companies = {slug: set(item.refs["companies"]) for slug, item in data.articles.items()}
@@ -842,11 +876,13 @@ def fixtures_load(*, paths: Sequence[str | Path], dry_run: bool = False) -> Load
     started = time.perf_counter()
     files = discover_files(paths)
     data = read_fixtures(files)
+    _follow_merges(data)
     existing_companies, existing_people = _resolve_references(data)
     if data.problems:
         raise FixtureError(data.problems)
     _add_mentions(data)
     report = LoadReport(files=[str(f) for f in files], dry_run=dry_run)
+    report.counts["companies"].kept += data.merged
     report.read_seconds = time.perf_counter() - started
     with transaction.atomic():
         _Writer(data, report, loader_user()).write(existing_companies, existing_people)

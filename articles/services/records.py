@@ -53,12 +53,13 @@ def record_save(
     and review time stamped.
     """
     model = type(instance)
+    versioned = hasattr(instance, "version")
     previous = None
     if instance.pk is not None:
         previous = model.objects.select_for_update().filter(pk=instance.pk).first()
-    if previous is not None and expected_version is not None and previous.version != expected_version:
-        raise StaleWriteError(instance, expected_version, previous.version)
-    if previous is not None:
+    if versioned and previous is not None:
+        if expected_version is not None and previous.version != expected_version:
+            raise StaleWriteError(instance, expected_version, previous.version)
         instance.version = previous.version
     if isinstance(instance, Figure):
         _stamp_review(instance, previous.status if previous is not None else None, user)
@@ -73,7 +74,7 @@ def record_save(
 @transaction.atomic
 def record_delete(*, instance: models.Model, user: Any, reason: str = "", expected_version: int | None = None) -> None:
     """Delete ``instance`` as ``user``; the history keeps its last values, the user and the reason."""
-    if expected_version is not None:
+    if expected_version is not None and hasattr(instance, "version"):
         current = type(instance).objects.filter(pk=instance.pk).values_list("version", flat=True).first()
         if current is not None and current != expected_version:
             raise StaleWriteError(instance, expected_version, current)

@@ -1,0 +1,54 @@
+"""Events, with their participants inline and the article's text beside them."""
+
+from django.contrib import admin
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+
+from ..models import Event, EventParticipant
+from .base import ProvenanceMixin, RecordAdmin
+
+
+class ParticipantInline(admin.TabularInline):
+    model = EventParticipant
+    fields = ["company", "person", "role"]
+    autocomplete_fields = ["company", "person"]
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("company", "person")
+
+
+@admin.register(Event)
+class EventAdmin(ProvenanceMixin, RecordAdmin):
+    list_display = ["title", "date", "date_precision", "type", "participant_names", "article"]
+    list_filter = [
+        "type",
+        "date",
+        "date_precision",
+        ("article__publisher", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["article"]
+    search_fields = ["title", "quote", "summary"]
+    autocomplete_fields = ["article"]
+    readonly_fields = ["article_text"]
+    inlines = [ParticipantInline]
+    fieldsets = [
+        (None, {"fields": ["article", "key", "title", "summary", "type"]}),
+        ("When", {"fields": [("date", "date_precision"), "end_date"]}),
+        (
+            "Provenance",
+            {
+                "fields": ["quote", "article_text"],
+                "description": "The quote must occur verbatim in the article's body; it is highlighted below.",
+            },
+        ),
+        ("Review", {"fields": ["note"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        participants = EventParticipant.objects.select_related("company", "person")
+        return super().get_queryset(request).prefetch_related(Prefetch("participants", queryset=participants))
+
+    @admin.display(description="Participants")
+    def participant_names(self, event: Event) -> str:
+        return ", ".join(f"{p.company or p.person} ({p.get_role_display().lower()})" for p in event.participants.all())

@@ -1,0 +1,83 @@
+"""Figures: checked against the article's text, reviewed one by one or many at once."""
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ..models import Figure
+from ..services.figures import FigureReviewError, figures_mark_disputed, figures_mark_verified
+from .base import ProvenanceMixin, RecordAdmin
+
+
+def _number(value: Decimal) -> str:
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@admin.register(Figure)
+class FigureAdmin(ProvenanceMixin, RecordAdmin):
+    list_display = ["as_reported", "about", "metric", "value_display", "period_label", "status", "article"]
+    list_filter = [
+        "status",
+        "metric",
+        "unit",
+        ("article__publisher", admin.RelatedOnlyFieldListFilter),
+        "period_start",
+    ]
+    list_select_related = ["company", "article"]
+    search_fields = ["quote", "as_reported", "subject", "company__name"]
+    autocomplete_fields = ["article", "company"]
+    readonly_fields = ["article_text", "reviewed_by", "reviewed_at"]
+    actions = ["mark_verified", "mark_disputed"]
+    fieldsets = [
+        (None, {"fields": ["article", "key", "company", "subject", "metric"]}),
+        (
+            "The number",
+            {
+                "fields": ["as_reported", ("value", "value_high"), ("unit", "qualifier")],
+                "description": (
+                    "As reported keeps the article's words. When the article itself is wrong, put the right "
+                    "value here, set the status to corrected and say why in the note."
+                ),
+            },
+        ),
+        ("Period", {"fields": [("period_start", "period_end"), "period_label"]}),
+        (
+            "Provenance",
+            {
+                "fields": ["quote", "article_text"],
+                "description": "The quote must occur verbatim in the article's body; it is highlighted below.",
+            },
+        ),
+        ("Review", {"fields": ["status", "note", ("reviewed_by", "reviewed_at")]}),
+    ]
+
+    @admin.display(description="About", ordering="company__name")
+    def about(self, figure: Figure) -> str:
+        return figure.company.name if figure.company_id else figure.subject
+
+    @admin.display(description="Value", ordering="value")
+    def value_display(self, figure: Figure) -> str:
+        text = _number(figure.value)
+        if figure.value_high is not None:
+            text = f"{text}–{_number(figure.value_high)}"
+        return f"{text} {figure.unit}"
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, action, label: str) -> None:
+        try:
+            changed = action(figures=queryset, user=request.user, reason=f"Marked {label} from the figure list")
+        except FigureReviewError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        count = len(changed)
+        self.message_user(request, f"{count} figure{'s' if count != 1 else ''} marked {label}.", messages.SUCCESS)
+
+    @admin.action(description="Mark the selected figures verified", permissions=["change"])
+    def mark_verified(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, figures_mark_verified, "verified")
+
+    @admin.action(description="Mark the selected figures disputed", permissions=["change"])
+    def mark_disputed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, figures_mark_disputed, "disputed")

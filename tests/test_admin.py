@@ -1,0 +1,497 @@
+"""The editors' admin: pages, lists, search, provenance in view, validation on the field, stale saves."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from articles.admin import base as admin_base
+from articles.choices import EventType, Metric, ParticipantRole, ReviewStatus, Unit
+from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+from articles.services.records import record_save
+
+AURADINE_ARTICLE = "bitmain-made-in-usa-threat-2024"
+AURADINE_QUOTE = "Auradine raised $ 8 million in April,"
+MODELS = ["company", "person", "article", "event", "figure"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers shared with the other admin test modules
+
+
+@pytest.fixture
+def staff_editor(editor: User) -> User:
+    """The editor, allowed into the admin (Django's admin admits staff users only)."""
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    return editor
+
+
+@pytest.fixture
+def editor_client(client, staff_editor):
+    client.force_login(staff_editor)
+    return client
+
+
+def changeform_data(response, **changes) -> dict:
+    """The POST data of the admin form on ``response`` as the page shows it (inlines included), with ``changes``."""
+    data: dict = {}
+    forms = [response.context["adminform"].form]
+    try:
+        inlines = response.context["inline_admin_formsets"]
+    except KeyError:
+        inlines = []
+    for inline in inlines:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                data[field.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[field.html_name] = [str(v) for v in value]
+            else:
+                data[field.html_name] = str(value)
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def auradine_figure() -> Figure:
+    return Figure.objects.get(article__slug=AURADINE_ARTICLE, metric=Metric.FUNDING_RAISED, company__slug="auradine")
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:articles_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def form_errors(response) -> dict:
+    return response.context["adminform"].form.errors
+
+
+# --------------------------------------------------------------------------------------------------
+# A small world, for pages whose size matters
+
+
+def make_story(i: int) -> Figure:
+    """An article with a publisher, a company (with a parent and an alias), a person, an event and a figure."""
+    parent = Company.objects.create(slug=f"holding-{i}", name=f"Holding {i}")
+    company = Company.objects.create(slug=f"acme-{i}", name=f"Acme {i}", parent=parent)
+    Alias.objects.create(company=company, name=f"Akme {i}", garbled=True)
+    person = Person.objects.create(slug=f"person-{i}", name=f"Person {i}", affiliation=company)
+    Alias.objects.create(person=person, name=f"P. {i}")
+    article = Article.objects.create(
+        slug=f"story-{i}",
+        title=f"Acme {i} raises money",
+        publisher=parent,
+        published_on=datetime.date(2024, 6, 1),
+        body=f"Acme {i} raised $5 million in May, said Person {i}.",
+    )
+    article.companies.add(company, parent)
+    article.people.add(person)
+    event = Event(
+        article=article,
+        key="raise",
+        title=f"Acme {i} raises $5 million",
+        type=EventType.FUNDING_ROUND,
+        date=datetime.date(2024, 5, 1),
+        date_precision="month",
+        quote=f"Acme {i} raised $5 million in May",
+    )
+    event.full_clean()
+    event.save()
+    EventParticipant.objects.create(event=event, company=company, role=ParticipantRole.SUBJECT)
+    EventParticipant.objects.create(event=event, person=person, role=ParticipantRole.SPEAKER)
+    figure = Figure(
+        article=article,
+        key="raise",
+        company=company,
+        metric=Metric.FUNDING_RAISED,
+        value=Decimal("5000000"),
+        unit=Unit.USD,
+        as_reported="$5 million",
+        quote=f"Acme {i} raised $5 million in May",
+        period_label="May 2024",
+    )
+    figure.full_clean()
+    figure.save()
+    return figure
+
+
+# --------------------------------------------------------------------------------------------------
+# Who may use it
+
+
+def admin_urls() -> list[str]:
+    bitmain = Company.objects.get(slug="bitmain")
+    article = Article.objects.get(slug=AURADINE_ARTICLE)
+    objects = {
+        "company": bitmain,
+        "person": Person.objects.get(slug="jihan-wu"),
+        "article": article,
+        "event": article.events.get(quote=AURADINE_QUOTE),
+        "figure": auradine_figure(),
+    }
+    urls = []
+    for model in MODELS:
+        obj = objects[model]
+        urls += [
+            reverse(f"admin:articles_{model}_changelist"),
+            reverse(f"admin:articles_{model}_add"),
+            reverse(f"admin:articles_{model}_change", args=[obj.pk]),
+            reverse(f"admin:articles_{model}_history", args=[obj.pk]),
+        ]
+    return urls
+
+
+def test_every_admin_page_loads_for_an_editor(curated, editor_client):
+    for url in admin_urls():
+        assert editor_client.get(url).status_code == 200, url
+
+
+def test_the_history_and_revert_pages_load_for_an_editor(curated, editor_client):
+    figure = auradine_figure()
+    version = figure.history.earliest()
+    url = reverse("admin:articles_figure_simple_history", args=[figure.pk, version.history_id])
+    assert editor_client.get(url).status_code == 200
+
+
+def test_anonymous_users_are_sent_to_the_login_page(curated, client):
+    for url in admin_urls():
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("admin:login")), url
+
+
+def test_a_user_who_is_not_staff_is_sent_to_the_login_page(curated, client, outsider):
+    client.force_login(outsider)
+    for url in admin_urls():
+        assert client.get(url).status_code == 302, url
+
+
+def test_staff_without_the_editors_permissions_cannot_see_the_records(curated, client):
+    client.force_login(User.objects.create_user("visitor", is_staff=True))
+    assert client.get(reverse("admin:articles_figure_changelist")).status_code == 403
+    assert client.get(change_url(auradine_figure())).status_code == 403
+
+
+# --------------------------------------------------------------------------------------------------
+# Lists
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_list_page_makes_the_same_number_of_queries_for_2_and_6_rows(model, db, editor_client):
+    url = reverse(f"admin:articles_{model}_changelist")
+    for i in range(2):
+        make_story(i)
+    editor_client.get(url)  # warm the content-type and permission caches
+    with CaptureQueriesContext(connection) as small:
+        assert editor_client.get(url).status_code == 200
+    for i in range(2, 6):
+        make_story(i)
+    with CaptureQueriesContext(connection) as large:
+        response = editor_client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == (12 if model == "company" else 6)
+    assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+
+
+def test_the_figure_list_shows_company_metric_value_period_and_status(curated, editor_client):
+    response = editor_client.get(reverse("admin:articles_figure_changelist"), {"q": "Auradine raised"})
+    page = response.content.decode()
+    assert response.context["cl"].result_count == 1
+    for text in ("Auradine", "Funding raised", "8,000,000 USD", "April 2024", "Reported"):
+        assert text in page
+
+
+def test_the_event_list_shows_the_participants(curated, editor_client):
+    response = editor_client.get(reverse("admin:articles_event_changelist"), {"q": AURADINE_QUOTE})
+    assert response.context["cl"].result_count == 1
+    assert "Auradine (subject)" in response.content.decode()
+
+
+def test_companies_are_found_by_name_and_by_alias(curated, editor_client):
+    url = reverse("admin:articles_company_changelist")
+    for term in ("Bitmain", "Betland", "Etherdo"):
+        found = editor_client.get(url, {"q": term}).context["cl"].result_list
+        assert "bitmain" in [c.slug for c in found], term
+    assert [c.slug for c in editor_client.get(url, {"q": "Etherdo"}).context["cl"].result_list] == ["bitmain"]
+
+
+def test_figures_and_events_are_found_by_their_quote(curated, editor_client):
+    figures = editor_client.get(reverse("admin:articles_figure_changelist"), {"q": "raised $ 8 million in April"})
+    events = editor_client.get(reverse("admin:articles_event_changelist"), {"q": "raised $ 8 million in April"})
+    assert [f.key for f in figures.context["cl"].result_list] == ["auradine-april-2024-funding"]
+    assert [e.quote for e in events.context["cl"].result_list] == [AURADINE_QUOTE]
+
+
+def test_the_list_filters_narrow_the_figures(curated, editor_client):
+    url = reverse("admin:articles_figure_changelist")
+    everything = editor_client.get(url).context["cl"].result_count
+    funding = editor_client.get(url, {"metric__exact": "funding_raised"}).context["cl"]
+    assert 0 < funding.result_count < everything
+    assert {f.metric for f in funding.result_list} == {"funding_raised"}
+
+
+def test_the_article_list_counts_events_and_figures(curated, editor_client):
+    response = editor_client.get(reverse("admin:articles_article_changelist"), {"q": AURADINE_ARTICLE})
+    (article,) = response.context["cl"].result_list
+    assert article.n_events == Event.objects.filter(article__slug=AURADINE_ARTICLE).count() > 0
+    assert article.n_figures == Figure.objects.filter(article__slug=AURADINE_ARTICLE).count() > 0
+
+
+def test_foreign_keys_are_chosen_by_autocomplete(curated, editor_client):
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "articles", "model_name": "figure", "field_name": "company", "term": "Auradine"},
+    )
+    assert [r["text"] for r in response.json()["results"]] == ["Auradine"]
+    page = editor_client.get(change_url(auradine_figure())).content.decode()
+    assert 'class="admin-autocomplete' in page
+
+
+# --------------------------------------------------------------------------------------------------
+# Provenance in view
+
+
+def test_a_figure_page_shows_the_article_body_with_the_quote_highlighted(curated, editor_client):
+    figure = auradine_figure()
+    page = editor_client.get(change_url(figure)).content.decode()
+    assert f'<mark id="provenance-quote">{AURADINE_QUOTE}</mark>' in page
+    assert "Marathon Digital Holdings Inc., one of the largest customers of Bitmain" in page
+
+
+def test_an_event_page_shows_the_article_body_with_the_quote_highlighted(curated, editor_client):
+    event = Event.objects.get(article__slug=AURADINE_ARTICLE, quote=AURADINE_QUOTE)
+    page = editor_client.get(change_url(event)).content.decode()
+    assert f'<mark id="provenance-quote">{AURADINE_QUOTE}</mark>' in page
+    assert "Marathon Digital" in page  # the participants inline
+
+
+def test_the_article_body_is_escaped(db, editor_client):
+    figure = make_story(1)
+    Article.objects.filter(pk=figure.article_id).update(
+        body='<script>alert("x")</script> Acme 1 raised $5 million in May, said Person 1.'
+    )
+    figure.refresh_from_db()
+    page = editor_client.get(change_url(figure)).content.decode()
+    assert '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; <mark id="provenance-quote">Acme 1 raised' in page
+    assert '<script>alert("x")' not in page
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation shows on the field
+
+
+def test_a_quote_missing_from_the_body_is_refused_on_the_quote_field(curated, editor_client):
+    figure = auradine_figure()
+    url = change_url(figure)
+    response = editor_client.post(url, changeform_data(editor_client.get(url), quote="Auradine raised $ 9 million"))
+    assert response.status_code == 200
+    assert "does not occur verbatim in the article's body" in form_errors(response)["quote"][0]
+    figure.refresh_from_db()
+    assert figure.quote == AURADINE_QUOTE
+
+
+def test_an_as_reported_missing_from_the_quote_is_refused_on_its_field(curated, editor_client):
+    url = change_url(auradine_figure())
+    response = editor_client.post(url, changeform_data(editor_client.get(url), as_reported="$ 80 million"))
+    assert response.status_code == 200
+    assert "does not occur in the figure's quote" in form_errors(response)["as_reported"][0]
+
+
+def test_a_value_that_disagrees_with_the_words_is_refused_unless_corrected(curated, editor_client):
+    url = change_url(auradine_figure())
+    response = editor_client.post(url, changeform_data(editor_client.get(url), value="80000000"))
+    assert response.status_code == 200
+    assert "set the status to corrected" in form_errors(response)["value"][0]
+
+
+def test_an_event_quote_missing_from_the_body_is_refused_on_the_quote_field(curated, editor_client):
+    event = Event.objects.get(article__slug=AURADINE_ARTICLE, quote=AURADINE_QUOTE)
+    url = change_url(event)
+    response = editor_client.post(url, changeform_data(editor_client.get(url), quote="Auradine raised a lot"))
+    assert response.status_code == 200
+    assert "does not occur verbatim" in form_errors(response)["quote"][0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Review workflow
+
+
+def test_a_correction_without_a_note_is_refused(curated, editor_client):
+    figure = auradine_figure()
+    url = change_url(figure)
+    data = changeform_data(editor_client.get(url), value="80000000", status=ReviewStatus.CORRECTED, note="")
+    response = editor_client.post(url, data)
+    assert response.status_code == 200
+    assert form_errors(response)["note"] == ["A corrected figure needs a note that says why the value was changed."]
+    figure.refresh_from_db()
+    assert (figure.value, figure.status) == (Decimal("8000000"), ReviewStatus.REPORTED)
+
+
+def test_a_correction_keeps_the_articles_words_and_stamps_the_reviewer(curated, editor_client, staff_editor):
+    figure = auradine_figure()
+    url = change_url(figure)
+    note = "Translation error: other reports of the Bloomberg story say $80 million."
+    data = changeform_data(editor_client.get(url), value="80000000", status=ReviewStatus.CORRECTED, note=note)
+    response = editor_client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    figure.refresh_from_db()
+    assert figure.value == Decimal("80000000")
+    assert figure.as_reported == "$ 8 million"
+    assert figure.status == ReviewStatus.CORRECTED
+    assert figure.note == note
+    assert figure.reviewed_by == staff_editor
+    assert figure.reviewed_at is not None
+
+
+def test_mark_verified_verifies_many_figures_with_a_history_entry_each(curated, editor_client, staff_editor):
+    figures = list(Figure.objects.filter(article__slug="bitmain-q1-2019-loss").order_by("pk")[:3])
+    response = editor_client.post(
+        reverse("admin:articles_figure_changelist"),
+        {"action": "mark_verified", "_selected_action": [f.pk for f in figures], "index": 0},
+    )
+    assert response.status_code == 302
+    for figure in figures:
+        figure.refresh_from_db()
+        assert figure.status == ReviewStatus.VERIFIED
+        assert figure.reviewed_by == staff_editor
+        newest = figure.history.latest()
+        assert (newest.history_user, newest.history_change_reason) == (
+            staff_editor,
+            "Marked verified from the figure list",
+        )
+        assert figure.history.filter(history_user=staff_editor).count() == 1
+
+
+def test_mark_disputed_disputes_the_selected_figures(curated, editor_client):
+    figure = auradine_figure()
+    editor_client.post(
+        reverse("admin:articles_figure_changelist"),
+        {"action": "mark_disputed", "_selected_action": [figure.pk], "index": 0},
+    )
+    figure.refresh_from_db()
+    assert figure.status == ReviewStatus.DISPUTED
+
+
+def test_mark_verified_changes_nothing_when_one_figure_cannot_be_verified(curated, editor_client, staff_editor):
+    corrected = auradine_figure()
+    corrected.value, corrected.status, corrected.note = Decimal("80000000"), ReviewStatus.CORRECTED, "Translation."
+    record_save(instance=corrected, user=staff_editor)
+    other = Figure.objects.filter(article__slug="bitmain-q1-2019-loss").first()
+    response = editor_client.post(
+        reverse("admin:articles_figure_changelist"),
+        {"action": "mark_verified", "_selected_action": [corrected.pk, other.pk], "index": 0},
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("cannot be marked verified, so nothing was changed" in m and "$ 8 million" in m for m in messages)
+    other.refresh_from_db()
+    corrected.refresh_from_db()
+    assert other.status == ReviewStatus.REPORTED
+    assert corrected.status == ReviewStatus.CORRECTED
+
+
+# --------------------------------------------------------------------------------------------------
+# Stale pages
+
+
+def test_a_save_from_a_stale_page_is_refused_and_writes_nothing(curated, editor_client, staff_editor):
+    figure = auradine_figure()
+    url = change_url(figure)
+    stale_page = editor_client.get(url)
+    # Meanwhile another editor disputes the figure.
+    colleague = User.objects.create_user("colleague")
+    other_copy = Figure.objects.get(pk=figure.pk)
+    other_copy.status, other_copy.note = ReviewStatus.DISPUTED, "Other reports say $80 million."
+    record_save(instance=other_copy, user=colleague)
+
+    data = changeform_data(stale_page, value="80000000", status=ReviewStatus.CORRECTED, note="Translation error.")
+    response = editor_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = form_errors(response).get("__all__")
+    assert errors and "Someone else saved this figure after you opened it" in errors[0]
+    figure.refresh_from_db()
+    assert (figure.value, figure.status, figure.note) == (
+        Decimal("8000000"),
+        ReviewStatus.DISPUTED,
+        "Other reports say $80 million.",
+    )
+    assert figure.history.latest().history_user == colleague
+
+
+def test_a_save_that_loses_a_race_after_the_form_check_is_refused_too(curated, editor_client, monkeypatch):
+    # The form's check passed, then someone saved before the write: record_save's locked check refuses.
+    monkeypatch.setattr(admin_base.VersionedForm, "clean", lambda form: form.cleaned_data)
+    figure = auradine_figure()
+    url = change_url(figure)
+    stale_page = editor_client.get(url)
+    record_save(instance=Figure.objects.get(pk=figure.pk), user=None, reason="meanwhile")
+    response = editor_client.post(url, changeform_data(stale_page, period_label="Spring 2024"), follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("Someone else saved this figure" in m for m in messages)
+    figure.refresh_from_db()
+    assert figure.period_label == "April 2024"
+
+
+def test_the_change_form_carries_the_version_in_a_hidden_field(curated, editor_client):
+    figure = auradine_figure()
+    page = editor_client.get(change_url(figure)).content.decode()
+    assert f'<input type="hidden" name="version" value="{figure.version}"' in page
+
+
+# --------------------------------------------------------------------------------------------------
+# Inlines go through the same path
+
+
+def test_saving_an_article_page_unchanged_changes_none_of_its_figures(curated, editor_client):
+    article = Article.objects.get(slug=AURADINE_ARTICLE)
+    url = change_url(article)
+    before = {f.pk: f.version for f in article.figures.all()}
+    response = editor_client.post(url, changeform_data(editor_client.get(url), change_reason="Checked the title"))
+    assert response.status_code == 302, form_errors(response)
+    assert {f.pk: f.version for f in article.figures.all()} == before
+    assert article.history.latest().history_change_reason == "Checked the title"
+
+
+def test_a_figure_edited_inline_on_its_article_page_is_saved_as_the_editor(curated, editor_client, staff_editor):
+    figure = auradine_figure()
+    article_url = change_url(figure.article)
+    page = editor_client.get(article_url)
+    prefix = next(f.prefix for f in page.context["inline_admin_formsets"][1].formset.forms if f.instance == figure)
+    data = changeform_data(page, **{f"{prefix}-period_label": "April, 2024"}, change_reason="Label style")
+    response = editor_client.post(article_url, data)
+    assert response.status_code == 302
+    figure.refresh_from_db()
+    assert figure.period_label == "April, 2024"
+    newest = figure.history.latest()
+    assert (newest.history_user, newest.history_change_reason) == (staff_editor, "Label style")
+
+
+def test_an_alias_added_on_the_company_page_is_recorded_with_the_editor(curated, editor_client, staff_editor):
+    company = Company.objects.get(slug="auradine")
+    url = change_url(company)
+    page = editor_client.get(url)
+    data = changeform_data(page, **{"aliases-0-name": "Auradine Inc."}, change_reason="Seen in a press release")
+    response = editor_client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    alias = Alias.objects.get(company=company, name="Auradine Inc.")
+    created = alias.history.get()
+    assert (created.history_user, created.history_change_reason) == (staff_editor, "Seen in a press release")
+
+
+def test_a_delete_through_the_admin_is_recorded_with_the_editor(db, editor_client, staff_editor):
+    figure = make_story(1)
+    response = editor_client.post(reverse("admin:articles_figure_delete", args=[figure.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Figure.objects.filter(pk=figure.pk).exists()
+    deleted = Figure.history.filter(id=figure.pk).latest()
+    assert (deleted.history_type, deleted.history_user) == ("-", staff_editor)

@@ -1,0 +1,112 @@
+"""End to end in a real browser: an editor corrects a figure in the admin, and the API shows the correction.
+
+Drives Debian's Chromium (``apt-get install chromium``; ``make browser-deps``) with Playwright for Python
+through ``executable_path``: nothing downloads a browser. The app runs in pytest-django's live server.
+"""
+
+import json
+import re
+import secrets
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from playwright.sync_api import expect, sync_playwright
+
+from articles.choices import Metric
+from articles.models import Figure
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTICLE = "bitmain-made-in-usa-threat-2024"
+NOTE = "Translation error: other reports of the same Bloomberg story say $80 million, not $ 8 million."
+REASON = "Bloomberg's English original says $80 million"
+
+# The live server sees only committed data, hence a transactional database; serialized_rollback puts back
+# what the migrations created (the editors group) for the tests that run after this one.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def get_json(url: str) -> object:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200, url
+        return json.load(response)
+
+
+@pytest.fixture
+def desk_editor() -> tuple[User, str]:
+    """An editor who logs in with a password made up for this run."""
+    password = secrets.token_urlsafe(18)
+    user = User.objects.create_user("desk-editor", password=password, is_staff=True)
+    user.groups.add(Group.objects.get(name="editors"))
+    return user, password
+
+
+def test_an_editor_corrects_a_figure_in_the_browser_and_the_api_shows_it(
+    curated, live_server, desk_editor, monkeypatch
+):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    user, password = desk_editor
+    figure = Figure.objects.get(article__slug=ARTICLE, metric=Metric.FUNDING_RAISED)
+    assert (figure.value, figure.status) == (Decimal("8000000"), "reported")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+
+            page.goto(f"{live_server.url}/admin/")
+            page.fill("#id_username", user.username)
+            page.fill("#id_password", password)
+            page.click("input[type=submit]")
+            expect(page.locator("#user-tools")).to_contain_text(user.username)
+
+            # Find the figure the way an editor would: search the figures for the article's words.
+            page.goto(f"{live_server.url}/admin/articles/figure/?q=Auradine+raised")
+            page.click("#result_list a:text-is('$ 8 million')")
+            page.wait_for_url(re.compile(rf"/admin/articles/figure/{figure.pk}/change/"))
+
+            mark = page.locator(".field-article_text mark")
+            expect(mark).to_have_count(1)
+            expect(mark).to_contain_text("Auradine raised $ 8 million")
+
+            page.fill("#id_value", "80000000")
+            page.select_option("#id_status", "corrected")
+            page.fill("#id_note", NOTE)
+            page.fill("#id_change_reason", REASON)
+            page.click("input[name=_save]")
+
+            page.wait_for_url(re.compile(r"/admin/articles/figure/(\?|$)"))
+            expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
+        finally:
+            browser.close()
+
+    detail = get_json(f"{live_server.url}/api/figures/{figure.pk}/")
+    assert Decimal(str(detail["value"])) == Decimal("80000000")
+    assert detail["status"] == "corrected"
+    assert detail["as_reported"] == "$ 8 million"
+    assert detail["note"] == NOTE
+
+    newest, *older = get_json(f"{live_server.url}/api/figures/{figure.pk}/history/")
+    assert (newest["user"], newest["type"], newest["reason"]) == ("desk-editor", "changed", REASON)
+    changes = {change["field"]: (change["old"], change["new"]) for change in newest["changes"]}
+    assert Decimal(changes["value"][0]) == Decimal("8000000")
+    assert Decimal(changes["value"][1]) == Decimal("80000000")
+    assert changes["status"] == ("reported", "corrected")
+    assert [entry["user"] for entry in older] == ["load_fixtures"]

@@ -1,0 +1,204 @@
+"""History: every change through the admin or the loader is recorded with its author; revert restores."""
+
+import shutil
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+
+from articles.choices import ReviewStatus
+from articles.models import Event, Figure
+from articles.services.fixtures import fixtures_load
+from articles.services.records import record_save
+
+from .conftest import FIXTURES_DIR
+from .test_admin import AURADINE_ARTICLE, AURADINE_QUOTE, auradine_figure, change_url, changeform_data, form_errors
+
+NOTE = "Translation error: other reports of the same Bloomberg story say $80 million."
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    client.force_login(editor)
+    return client
+
+
+def correct_auradine(client, reason: str = "Checked against Bloomberg's English original"):
+    figure = auradine_figure()
+    url = change_url(figure)
+    data = changeform_data(
+        client.get(url), value="80000000", status=ReviewStatus.CORRECTED, note=NOTE, change_reason=reason
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    return Figure.objects.get(pk=figure.pk)
+
+
+def test_the_loader_leaves_one_history_entry_per_record_by_load_fixtures(curated):
+    (entry,) = auradine_figure().history.all()
+    assert (entry.history_type, entry.history_user.username, entry.history_change_reason) == (
+        "+",
+        "load_fixtures",
+        "load_fixtures",
+    )
+
+
+def test_a_reload_with_a_changed_fixture_leaves_one_entry_by_load_fixtures(curated, tmp_path):
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES_DIR, copy)
+    path = copy / "articles" / f"{AURADINE_ARTICLE}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    (record,) = [f for f in doc["figures"] if f["key"] == "auradine-april-2024-funding"]
+    record["period_label"] = "April of 2024"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+
+    fixtures_load(paths=[copy])
+
+    newest, *older = auradine_figure().history.all()
+    assert len(older) == 1
+    assert (newest.history_type, newest.history_user.username, newest.history_change_reason) == (
+        "~",
+        "load_fixtures",
+        "load_fixtures",
+    )
+    assert [(c.field, c.old, c.new) for c in newest.diff_against(older[0]).changes if c.field == "period_label"] == [
+        ("period_label", "April 2024", "April of 2024")
+    ]
+
+
+def test_an_admin_change_leaves_one_history_entry_with_the_editor_and_reason(curated, editor_client, editor):
+    before = auradine_figure().history.count()
+    figure = correct_auradine(editor_client)
+    assert figure.history.count() == before + 1
+    newest, previous = figure.history.all()[:2]
+    assert (newest.history_type, newest.history_user, newest.history_change_reason) == (
+        "~",
+        editor,
+        "Checked against Bloomberg's English original",
+    )
+    changes = {c.field: (c.old, c.new) for c in newest.diff_against(previous).changes}
+    assert changes["value"] == (Decimal("8000000"), Decimal("80000000"))
+    assert changes["status"] == ("reported", "corrected")
+
+
+def test_an_admin_change_without_a_reason_leaves_no_reason(curated, editor_client):
+    figure = correct_auradine(editor_client, reason="")
+    assert figure.history.latest().history_change_reason is None
+
+
+def test_the_history_page_shows_who_changed_what_and_why(curated, editor_client):
+    figure = correct_auradine(editor_client)
+    page = editor_client.get(reverse("admin:articles_figure_history", args=[figure.pk])).content.decode()
+    page = " ".join(page.split())
+    assert ">editor</a> </td> <td> Checked against Bloomberg&#x27;s English original </td>" in page
+    assert ">load_fixtures</a> </td> <td> load_fixtures </td>" in page
+    assert "<strong>Value:</strong> 8000000.000000 &nbsp;&rarr;&nbsp;&nbsp;80000000.000000" in page
+    assert "<strong>Status:</strong> reported &nbsp;&rarr;&nbsp;&nbsp;corrected" in page
+
+
+def test_revert_restores_the_earlier_values(curated, editor_client, editor):
+    figure = correct_auradine(editor_client)
+    original = figure.history.earliest()
+    url = reverse("admin:articles_figure_simple_history", args=[figure.pk, original.history_id])
+    page = editor_client.get(url)
+    assert page.status_code == 200
+
+    response = editor_client.post(url, changeform_data(page, change_reason="The correction was premature"))
+
+    assert response.status_code == 302, form_errors(response)
+    figure.refresh_from_db()
+    assert figure.value == Decimal("8000000")
+    assert figure.status == ReviewStatus.REPORTED
+    assert figure.note == original.note
+    assert figure.reviewed_by is None
+    newest = figure.history.latest()
+    assert newest.history_user == editor
+    assert newest.history_change_reason.startswith("Reverted to the version of ")
+    assert newest.history_change_reason.endswith(": The correction was premature")
+
+
+def test_revert_from_a_stale_history_page_is_refused(curated, editor_client):
+    figure = correct_auradine(editor_client)
+    url = reverse("admin:articles_figure_simple_history", args=[figure.pk, figure.history.earliest().history_id])
+    stale_page = editor_client.get(url)
+    record_save(instance=Figure.objects.get(pk=figure.pk), user=User.objects.create_user("colleague"))
+
+    response = editor_client.post(url, changeform_data(stale_page))
+
+    assert response.status_code == 200
+    assert "Someone else saved this figure" in form_errors(response)["__all__"][0]
+    figure.refresh_from_db()
+    assert figure.value == Decimal("80000000")
+
+
+def test_a_reload_after_an_editors_correction_keeps_the_correction(curated, editor_client, editor):
+    figure = correct_auradine(editor_client)
+    entries = figure.history.count()
+    out = StringIO()
+
+    call_command("load_fixtures", stdout=out)
+
+    figure.refresh_from_db()
+    assert (figure.value, figure.status, figure.note, figure.as_reported) == (
+        Decimal("80000000"),
+        ReviewStatus.CORRECTED,
+        NOTE,
+        "$ 8 million",
+    )
+    assert figure.history.count() == entries
+    assert figure.history.latest().history_user == editor
+    assert "0 created, 0 updated" in out.getvalue()
+
+
+def test_a_reload_keeps_an_editors_change_to_an_event(curated, editor_client, tmp_path):
+    event = Event.objects.get(article__slug=AURADINE_ARTICLE, quote=AURADINE_QUOTE)
+    url = change_url(event)
+    response = editor_client.post(url, changeform_data(editor_client.get(url), title="Auradine raises $80 million"))
+    assert response.status_code == 302, form_errors(response)
+    # The fixture changes the same event too; the editor's version is kept.
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES_DIR, copy)
+    path = copy / "articles" / f"{AURADINE_ARTICLE}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    (record,) = [e for e in doc["events"] if e["quote"] == AURADINE_QUOTE]
+    record["summary"] = "Changed in the fixtures."
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+
+    out = StringIO()
+    call_command("load_fixtures", str(copy), stdout=out)
+
+    event.refresh_from_db()
+    assert event.title == "Auradine raises $80 million"
+    assert event.summary != "Changed in the fixtures."
+    assert "1 kept" in out.getvalue()
+
+
+def test_a_figure_added_in_the_admin_has_a_created_entry_by_the_editor(curated, editor_client, editor):
+    article = auradine_figure().article
+    url = reverse("admin:articles_figure_add")
+    data = changeform_data(
+        editor_client.get(url),
+        article=article.pk,
+        key="auradine-funding-again",
+        company=auradine_figure().company_id,
+        metric="funding_raised",
+        as_reported="$ 8 million",
+        value="8000000",
+        unit="USD",
+        quote="Auradine raised $ 8 million",
+        change_reason="A second reading of the same sentence",
+    )
+    response = editor_client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    (created,) = Figure.objects.get(article=article, key="auradine-funding-again").history.all()
+    assert (created.history_type, created.history_user, created.history_change_reason) == (
+        "+",
+        editor,
+        "A second reading of the same sentence",
+    )
