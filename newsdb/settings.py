@@ -124,23 +124,42 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
 
 REST_FRAMEWORK = {
+    # Token first, so that an anonymous write is answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
+    # Reads are open to anyone; writes need the Django model permission (the editors group has them).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["articles.api.filters.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "articles.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "articles.api.negotiation.ContentNegotiation",
+    "DEFAULT_PARSER_CLASSES": [
+        "articles.api.negotiation.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "articles.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "articles.api.schema.AutoSchema",
     "ORDERING_PARAM": "ordering",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "newsdb API",
-    "DESCRIPTION": "A curated knowledge base of news about the crypto-mining hardware industry.",
+    "DESCRIPTION": (
+        "A curated knowledge base of news about the crypto-mining hardware industry: articles, the companies "
+        "and people they name, and the events and figures they state, each with its verbatim quote.\n\n"
+        "Reads are open. Writes need a user with the model permission (the `editors` group): send "
+        "`Authorization: Token <key>` (`python manage.py drf_create_token <username>`). Lists are paginated "
+        "with `limit` (default 50, at most 1000) and `offset`. A repeated filter parameter means OR, different "
+        "parameters AND; an unknown or malformed parameter is a 400 that names it. Detail responses carry an "
+        "`ETag`; send it back in `If-Match` when you update or delete, and a stale one gets 412."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

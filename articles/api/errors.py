@@ -1,0 +1,88 @@
+"""Every API error as JSON: DRF's own errors, plus the domain's and Django's that DRF does not know.
+
+- a model ``ValidationError`` (from ``record_save``'s ``full_clean``) is a 400 keyed by field;
+- ``StaleWriteError`` (someone saved the record since the client loaded it) is a 412;
+- a delete refused because other records still point at the row is a 409 that says which;
+- anything unexpected is logged with its traceback and answered with a JSON 500.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
+from django.db import IntegrityError
+from django.db.models import ProtectedError
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from articles.services.records import StaleWriteError
+
+logger = logging.getLogger(__name__)
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record changed since you loaded it; reload it and apply your change again."
+    default_code = "precondition_failed"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the data."
+    default_code = "conflict"
+
+
+def validation_error_detail(exc: DjangoValidationError) -> dict[str, Any]:
+    """A Django ValidationError as DRF's ``{field: [messages]}``, with ``__all__`` renamed to DRF's key."""
+    detail = as_serializer_error(exc)
+    if NON_FIELD_ERRORS in detail:
+        detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+    return detail
+
+
+def _protected_detail(exc: ProtectedError) -> str:
+    counts: dict[str, int] = {}
+    for obj in exc.protected_objects:
+        name = str(obj._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + 1
+    listing = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    return f"It cannot be deleted while other records refer to it ({listing}); reassign or delete those first."
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """REST_FRAMEWORK's EXCEPTION_HANDLER: translate, then let DRF render; a JSON 500 for the unexpected."""
+    if isinstance(exc, StaleWriteError):
+        exc = PreconditionFailed(str(exc))
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, ProtectedError):
+        exc = Conflict(_protected_detail(exc))
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict("The change conflicts with another record (a duplicate or a missing reference).")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(f"Malformed request: {exc}")
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return response
+    set_rollback()
+    request = context.get("request")
+    logger.error(
+        "Unhandled error in the API: %s",
+        context.get("view").__class__.__name__,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    # Lets Django's test client re-raise it, as it would for any view.
+    got_request_exception.send(sender=None, request=getattr(request, "_request", request))
+    return Response({"detail": "Server error: this is a bug in newsdb."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any path under /api/ that names no endpoint: a JSON 404 rather than Django's HTML page."""
+    return JsonResponse({"detail": f"No API endpoint at {request.path}; see /api/ for the list."}, status=404)

@@ -1,0 +1,262 @@
+"""Filter building blocks for the FilterSets (NetBox style).
+
+- Every filter takes repeated values, OR-ed (``?metric=revenue&metric=cost``); different parameters AND.
+- Every value is validated before it reaches the database (whole numbers within 64 bits, decimals within
+  the column's digits, datetimes that stay within years 1-9999 in UTC, no NUL characters), so a bad value
+  is a 400 naming the parameter and never a database error.
+- ``FilterBackend`` refuses unknown parameters, so a typo never silently returns everything.
+"""
+
+import datetime
+from collections.abc import Callable, Sequence
+
+import django_filters
+from django import forms
+from django.db import models
+from django.db.models import F, Q
+from django_filters import fields as filter_fields
+from django_filters.constants import EMPTY_VALUES
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+RANGE_LOOKUPS = ["exact", "gte", "lte", "gt", "lt"]
+
+
+class MultipleValueWidget(forms.TextInput):
+    """A text box in the browsable API's filter form that reads every value of a repeated parameter."""
+
+    def value_from_datadict(self, data, files, name):
+        if hasattr(data, "getlist"):
+            return data.getlist(name)
+        value = data.get(name)
+        return [] if value is None else value if isinstance(value, list) else [value]
+
+    def format_value(self, value):
+        if isinstance(value, (list, tuple)):
+            value = value[-1] if value else None
+        return super().format_value(value)
+
+
+def multiple(field_class: type[forms.Field]) -> type[forms.Field]:
+    """A form field that cleans each value of a repeated parameter with ``field_class``."""
+
+    class MultipleValueField(field_class):
+        widget = MultipleValueWidget
+
+        def clean(self, value):
+            values = value if isinstance(value, (list, tuple)) else [value]
+            cleaned, errors = [], []
+            for raw in values:
+                if raw in self.empty_values:
+                    continue
+                try:
+                    cleaned.append(super().clean(raw))
+                except forms.ValidationError as exc:
+                    # Parameters, not formatting: the value may hold a "%" that a later "%" would trip over.
+                    errors.extend(
+                        forms.ValidationError(
+                            "%(value)s: %(message)s", params={"value": repr(str(raw)[:40]), "message": m}
+                        )
+                        for m in exc.messages
+                    )
+            if errors:
+                raise forms.ValidationError(errors)
+            return cleaned
+
+    MultipleValueField.__name__ = f"Multiple{field_class.__name__}"
+    return MultipleValueField
+
+
+class DateTimeField(forms.DateTimeField):
+    """A datetime that can be converted to UTC (``0001-01-01T00:00+05:00`` cannot)."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is not None:
+            try:
+                result.astimezone(datetime.UTC)
+            except OverflowError as exc:
+                raise forms.ValidationError("The date is out of range.", code="invalid") from exc
+        return result
+
+
+class MultiValueFilter(django_filters.MultipleChoiceFilter):
+    """Matches any of the parameter's values; ``field_class`` decides what a valid value is."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+        # No magic "null" value: a value is compared as given.
+        self.null_value = None
+
+
+class MultiValueCharFilter(MultiValueFilter):
+    field_class = multiple(forms.CharField)
+
+
+class MultiValueIntegerFilter(MultiValueFilter):
+    field_class = multiple(forms.IntegerField)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", INT64_MIN)
+        kwargs.setdefault("max_value", INT64_MAX)
+        super().__init__(*args, **kwargs)
+
+
+class MultiValueDecimalFilter(MultiValueFilter):
+    field_class = multiple(forms.DecimalField)
+
+
+class MultiValueDateFilter(MultiValueFilter):
+    field_class = multiple(forms.DateField)
+
+
+class MultiValueDateTimeFilter(MultiValueFilter):
+    field_class = multiple(DateTimeField)
+
+
+class ChoiceValueFilter(django_filters.MultipleChoiceFilter):
+    """One of a controlled vocabulary's values; repeated, any of them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+
+class CoversDateFilter(MultiValueDateFilter):
+    """Records whose (possibly imprecise) date covers the day: ``date <= day <= date_latest``."""
+
+    def get_filter_predicate(self, v):
+        return {f"{self.field_name}__lte": v, f"{self.field_name}_latest__gte": v}
+
+
+class ModelMultipleChoiceField(filter_fields.ModelMultipleChoiceField):
+    """django-filter's field, refusing primary keys the database could not even compare."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                if pk != self.null_value and not _is_int64(pk):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:40]}
+                    )
+        return super()._check_values(value)
+
+
+def _is_int64(value) -> bool:
+    try:
+        return INT64_MIN <= int(value) <= INT64_MAX
+    except (TypeError, ValueError):
+        return False
+
+
+class RelatedFilter(django_filters.ModelMultipleChoiceFilter):
+    """A related record by slug (``to_field_name="slug"``) or by primary key; with ``null_label``, ``null``
+    matches records without one."""
+
+    field_class = ModelMultipleChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+    def get_filter_predicate(self, v):
+        # Compare the foreign key itself (no join), whether the parameter named a slug or a primary key.
+        return {self.field_name: v}
+
+
+class SearchField(forms.CharField):
+    max_words = 20
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and len(value.split()) > self.max_words:
+            raise forms.ValidationError(f"Search for at most {self.max_words} words.", code="max_words")
+        return value
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Free text: every word must occur, case-insensitively and anywhere, in one of the searched fields."""
+
+    field_class = SearchField
+
+    def __init__(self, *, search_fields: Sequence[str], search_extra: Callable[[str], Q] | None = None, **kwargs):
+        self.search_fields = list(search_fields)
+        self.search_extra = search_extra
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("field_name", "q")
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES or not value.strip():
+            return qs
+        for word in value.split():
+            condition = Q()
+            for name in self.search_fields:
+                condition |= Q(**{f"{name}__icontains": word})
+            if self.search_extra is not None:
+                condition |= self.search_extra(word)
+            qs = qs.filter(condition)
+        return qs
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """``ordering=-value,date``. Empty values sort last either way (on every database), and ties are broken by
+    id, so pages never overlap or skip a record."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("help_text", "Sort by these fields, comma-separated; a leading - sorts descending.")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = []
+        for param in value:
+            if param in EMPTY_VALUES:
+                continue
+            field = self.get_ordering_value(param)
+            if field.startswith("-"):
+                ordering.append(F(field[1:]).desc(nulls_last=True))
+            else:
+                ordering.append(F(field).asc(nulls_last=True))
+        return qs.order_by(*ordering, "pk")
+
+
+class BaseFilterSet(django_filters.FilterSet):
+    """Filters generated from ``Meta.fields`` are multi-valued and validated like the declared ones."""
+
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        if getattr(field, "choices", None):
+            return ChoiceValueFilter, {"choices": field.choices}
+        if isinstance(field, models.DecimalField):
+            return MultiValueDecimalFilter, {"max_digits": field.max_digits, "decimal_places": field.decimal_places}
+        if isinstance(field, (models.IntegerField, models.AutoField)):
+            return MultiValueIntegerFilter, {}
+        if isinstance(field, models.DateTimeField):
+            return MultiValueDateTimeFilter, {}
+        if isinstance(field, models.DateField):
+            return MultiValueDateFilter, {}
+        if isinstance(field, (models.CharField, models.TextField)):
+            return MultiValueCharFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, refusing query parameters that neither a filter, the paginator nor the renderer knows."""
+
+    always_accepted = frozenset({"limit", "offset", "format"})
+
+    def accepted_parameters(self, view, queryset) -> set[str]:
+        filterset_class = self.get_filterset_class(view, queryset)
+        return set(self.always_accepted) | set(filterset_class.base_filters if filterset_class else ())
+
+    def filter_queryset(self, request, queryset, view):
+        accepted = self.accepted_parameters(view, queryset)
+        unknown = [name for name in request.query_params if name not in accepted]
+        if unknown:
+            listing = ", ".join(sorted(accepted))
+            raise ValidationError({name[:100]: [f"Unknown query parameter; accepted: {listing}."] for name in unknown})
+        return super().filter_queryset(request, queryset, view)

@@ -1,0 +1,269 @@
+"""One FilterSet per model (NetBox style): a slug filter and an ``_id`` filter for every foreign key, number and
+date ranges (``__gte``, ``__lte``, ``__gt``, ``__lt``), controlled vocabularies, a free-text ``q`` and ``ordering``.
+
+A repeated parameter means OR, different parameters AND. See ``filters`` for how every value is validated.
+"""
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from articles.choices import ParticipantRole
+from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+
+from .filters import (
+    RANGE_LOOKUPS,
+    BaseFilterSet,
+    ChoiceValueFilter,
+    CoversDateFilter,
+    MultiValueCharFilter,
+    MultiValueDateFilter,
+    OrderingFilter,
+    RelatedFilter,
+    SearchFilter,
+)
+
+TIMESTAMPS = {"created_at": ["gte", "lte"], "updated_at": ["gte", "lte"]}
+NULL = "(none)"
+
+
+def _alias_matches(owner: str) -> Callable[[str], Q]:
+    def condition(word: str) -> Q:
+        return Q(Exists(Alias.objects.filter(**{owner: OuterRef("pk")}, name__icontains=word)))
+
+    return condition
+
+
+def _slug_filter(field_name: str, queryset, what: str, *, nullable: bool = False, **kwargs) -> RelatedFilter:
+    help_text = f"{what} (slug)" + ("; `null` for none." if nullable else ".")
+    return RelatedFilter(
+        field_name=field_name,
+        to_field_name="slug",
+        queryset=queryset,
+        null_label=NULL if nullable else None,
+        help_text=help_text,
+        **kwargs,
+    )
+
+
+def _id_filter(field_name: str, queryset, what: str, *, nullable: bool = False, **kwargs) -> RelatedFilter:
+    help_text = f"{what} (id)" + ("; `null` for none." if nullable else ".")
+    return RelatedFilter(
+        field_name=field_name, queryset=queryset, null_label=NULL if nullable else None, help_text=help_text, **kwargs
+    )
+
+
+class CompanyFilterSet(BaseFilterSet):
+    q = SearchFilter(
+        search_fields=["name", "slug"],
+        search_extra=_alias_matches("company"),
+        help_text="Search the name, slug and aliases: case-insensitive, partial, every word must match.",
+    )
+    parent = _slug_filter("parent", Company.objects.all(), "Parent company", nullable=True)
+    parent_id = _id_filter("parent", Company.objects.all(), "Parent company", nullable=True)
+    ordering = OrderingFilter(
+        fields=[
+            "name",
+            "slug",
+            "kind",
+            "country",
+            "founded_year",
+            "article_count",
+            "event_count",
+            "figure_count",
+            "id",
+            "created_at",
+            "updated_at",
+        ]
+    )
+
+    class Meta:
+        model = Company
+        fields = {
+            "id": ["exact"],
+            "slug": ["exact"],
+            "name": ["exact"],
+            "kind": ["exact"],
+            "country": ["exact"],
+            "founded_year": RANGE_LOOKUPS,
+            **TIMESTAMPS,
+        }
+
+
+class PersonFilterSet(BaseFilterSet):
+    q = SearchFilter(
+        search_fields=["name", "slug", "title"],
+        search_extra=_alias_matches("person"),
+        help_text="Search the name, slug, title and aliases: case-insensitive, partial, every word must match.",
+    )
+    affiliation = _slug_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
+    affiliation_id = _id_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
+    ordering = OrderingFilter(fields=["name", "slug", "article_count", "event_count", "id", "created_at", "updated_at"])
+
+    class Meta:
+        model = Person
+        fields = {"id": ["exact"], "slug": ["exact"], "name": ["exact"], "title": ["exact"], **TIMESTAMPS}
+
+
+class ArticleFilterSet(BaseFilterSet):
+    q = SearchFilter(
+        search_fields=["title", "body"],
+        help_text="Words in the title or body: case-insensitive, partial, every word must match.",
+    )
+    publisher = _slug_filter("publisher", Company.objects.all(), "Publisher", nullable=True)
+    publisher_id = _id_filter("publisher", Company.objects.all(), "Publisher", nullable=True)
+    company = _slug_filter("companies", Company.objects.all(), "A company the article mentions", distinct=True)
+    company_id = _id_filter("companies", Company.objects.all(), "A company the article mentions", distinct=True)
+    person = _slug_filter("people", Person.objects.all(), "A person the article mentions", distinct=True)
+    person_id = _id_filter("people", Person.objects.all(), "A person the article mentions", distinct=True)
+    author = extend_schema_field(OpenApiTypes.STR)(
+        MultiValueCharFilter(field_name="authors", lookup_expr="icontains", help_text="An author's name or part of it.")
+    )
+    ordering = OrderingFilter(fields=["published_on", "title", "slug", "id", "created_at", "updated_at"])
+
+    class Meta:
+        model = Article
+        fields = {
+            "id": ["exact"],
+            "slug": ["exact"],
+            "published_on": RANGE_LOOKUPS,
+            "published_precision": ["exact"],
+            "url": ["exact"],
+            "language": ["exact"],
+            "translated_from": ["exact"],
+            **TIMESTAMPS,
+        }
+
+
+PARTICIPANT_FILTERS = ("company", "company_id", "person", "person_id")
+
+
+class EventFilterSet(BaseFilterSet):
+    q = SearchFilter(
+        search_fields=["title", "summary", "quote"],
+        help_text="Words in the title, summary or quote: case-insensitive, partial, every word must match.",
+    )
+    article = _slug_filter("article", Article.objects.all(), "The article it comes from")
+    article_id = _id_filter("article", Article.objects.all(), "The article it comes from")
+    company = _slug_filter(
+        "participants__company",
+        Company.objects.all(),
+        "A participating company; with `role`, that company in one of those roles",
+        method="filter_participants",
+    )
+    company_id = _id_filter(
+        "participants__company",
+        Company.objects.all(),
+        "A participating company; with `role`, that company in one of those roles",
+        method="filter_participants",
+    )
+    person = _slug_filter(
+        "participants__person",
+        Person.objects.all(),
+        "A participating person; with `role`, that person in one of those roles",
+        method="filter_participants",
+    )
+    person_id = _id_filter(
+        "participants__person",
+        Person.objects.all(),
+        "A participating person; with `role`, that person in one of those roles",
+        method="filter_participants",
+    )
+    role = ChoiceValueFilter(
+        field_name="participants__role",
+        choices=ParticipantRole.choices,
+        method="filter_role",
+        help_text="A participant's role; combined with company or person, the role of that participant.",
+    )
+    # The stored date is the first day of its period and date_latest the last day the event covers (end date
+    # included), so an event dated "June 2021" matches date__gte=2021-06-15 and date__lte=2021-06-15.
+    date = CoversDateFilter(field_name="date", help_text="Events whose date, at its precision, covers this day.")
+    date__gte = extend_schema_field(OpenApiTypes.DATE)(
+        MultiValueDateFilter(
+            field_name="date_latest", lookup_expr="gte", help_text="Events that reach this day or later."
+        )
+    )
+    date__gt = extend_schema_field(OpenApiTypes.DATE)(
+        MultiValueDateFilter(field_name="date_latest", lookup_expr="gt", help_text="Events that reach past this day.")
+    )
+    date__lte = MultiValueDateFilter(
+        field_name="date", lookup_expr="lte", help_text="Events that start on this day or earlier."
+    )
+    date__lt = MultiValueDateFilter(field_name="date", lookup_expr="lt", help_text="Events that start before this day.")
+    ordering = OrderingFilter(fields=["date", "type", "title", "id", "created_at", "updated_at"])
+
+    class Meta:
+        model = Event
+        fields = {"id": ["exact"], "key": ["exact"], "type": ["exact"], "date_precision": ["exact"], **TIMESTAMPS}
+
+    def filter_participants(self, queryset, name, value):
+        if not value:  # an empty model choice arrives as an empty queryset, which django-filter does not skip
+            return queryset
+        participants = EventParticipant.objects.filter(**{f"{name.split('__')[1]}__in": value})
+        roles = self.form.cleaned_data.get("role")
+        if roles:
+            participants = participants.filter(role__in=roles)
+        return queryset.filter(pk__in=participants.values("event_id"))
+
+    def filter_role(self, queryset, name, value):
+        if not value or any(self.form.cleaned_data.get(other) for other in PARTICIPANT_FILTERS):
+            return queryset  # applied together with the company or person filter
+        return queryset.filter(pk__in=EventParticipant.objects.filter(role__in=value).values("event_id"))
+
+
+class FigureFilterSet(BaseFilterSet):
+    q = SearchFilter(
+        search_fields=["subject", "quote", "as_reported"],
+        help_text="Words in the subject, quote or as-reported text: case-insensitive, partial, every word must match.",
+    )
+    article = _slug_filter("article", Article.objects.all(), "The article it comes from")
+    article_id = _id_filter("article", Article.objects.all(), "The article it comes from")
+    company = _slug_filter("company", Company.objects.all(), "The company it is about", nullable=True)
+    company_id = _id_filter("company", Company.objects.all(), "The company it is about", nullable=True)
+    reviewed_by = RelatedFilter(
+        field_name="reviewed_by",
+        to_field_name="username",
+        queryset=get_user_model().objects.all(),
+        null_label=NULL,
+        help_text="The editor who last reviewed it (username); `null` for none.",
+    )
+    reviewed_by_id = _id_filter(
+        "reviewed_by", get_user_model().objects.all(), "The editor who last reviewed it", nullable=True
+    )
+    ordering = OrderingFilter(
+        fields=[
+            "value",
+            "value_high",
+            "period_start",
+            "period_end",
+            "metric",
+            "unit",
+            "status",
+            "reviewed_at",
+            "id",
+            "created_at",
+            "updated_at",
+        ]
+    )
+
+    class Meta:
+        model = Figure
+        fields = {
+            "id": ["exact"],
+            "key": ["exact"],
+            "subject": ["exact"],
+            "metric": ["exact"],
+            "unit": ["exact"],
+            "qualifier": ["exact"],
+            "status": ["exact"],
+            "value": RANGE_LOOKUPS,
+            "value_high": RANGE_LOOKUPS,
+            "period_start": RANGE_LOOKUPS,
+            "period_end": RANGE_LOOKUPS,
+            "period_label": ["exact"],
+            "reviewed_at": ["gte", "lte"],
+            **TIMESTAMPS,
+        }

@@ -1,0 +1,55 @@
+"""Writes of the lists nested in a record (a company's or person's aliases, an event's participants).
+
+They run inside the serializer's transaction right after ``record_save`` has saved the record itself, and
+attribute every history entry they leave to the same user and reason.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from articles.models import Alias, Event, EventParticipant
+
+
+def _stamp(instance: models.Model, user: Any, reason: str) -> models.Model:
+    instance._history_user = user if getattr(user, "is_authenticated", False) else None
+    instance._change_reason = reason or None
+    return instance
+
+
+def aliases_replace(*, owner: models.Model, names: Iterable[str], user: Any, reason: str = "") -> None:
+    """Make ``owner``'s aliases exactly ``names``; aliases kept keep their ``garbled`` flag and note."""
+    owner_field = owner._meta.model_name  # "company" or "person"
+    wanted = list(dict.fromkeys(names))
+    existing = {alias.name: alias for alias in Alias.objects.filter(**{owner_field: owner})}
+    for name, alias in existing.items():
+        if name not in wanted:
+            _stamp(alias, user, reason).delete()
+    for name in wanted:
+        if name not in existing:
+            alias = _stamp(Alias(**{owner_field: owner}, name=name), user, reason)
+            alias.full_clean()
+            alias.save()
+
+
+def participants_replace(*, event: Event, participants: Iterable[dict], user: Any, reason: str = "") -> None:
+    """Make ``event``'s participants exactly ``participants`` (dicts of company or person, and role)."""
+
+    def key(company_id, person_id, role) -> tuple:
+        return (company_id, person_id, role)
+
+    wanted = {}
+    for item in participants:
+        company, person = item.get("company"), item.get("person")
+        wanted[key(company.pk if company else None, person.pk if person else None, item["role"])] = item
+    existing = {key(p.company_id, p.person_id, p.role): p for p in EventParticipant.objects.filter(event=event)}
+    for participant_key, participant in existing.items():
+        if participant_key not in wanted:
+            _stamp(participant, user, reason).delete()
+    for participant_key, item in wanted.items():
+        if participant_key not in existing:
+            participant = EventParticipant(
+                event=event, company=item.get("company"), person=item.get("person"), role=item["role"]
+            )
+            _stamp(participant, user, reason).save()

@@ -1,0 +1,248 @@
+"""The API's viewsets: declarations over ``RecordViewSet``, which holds what every resource shares.
+
+Shared behaviour: reads open to anyone, writes need the Django model permission; detail responses carry
+``ETag: "<version>"`` and a write with a stale ``If-Match`` is a 412; every write goes through
+``record_save`` / ``record_delete`` (validation, stale-write check, history with the API user and the
+optional ``change_reason``); ``GET <detail>/history/`` lists the record's history, newest first.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+from articles.services.records import record_delete
+
+from . import schema
+from .errors import PreconditionFailed
+from .filtersets import ArticleFilterSet, CompanyFilterSet, EventFilterSet, FigureFilterSet, PersonFilterSet
+from .history import HistoryEntrySerializer, history_entries
+from .serializers import (
+    CHANGE_REASON_MAX_LENGTH,
+    ArticleDetailSerializer,
+    ArticleSerializer,
+    CompanySerializer,
+    EventSerializer,
+    FigureSerializer,
+    PersonSerializer,
+)
+
+SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
+ID_PATTERN = r"[0-9]+"
+
+
+def _count(queryset: QuerySet, owner: str, counted: str = "pk") -> Coalesce:
+    """How many distinct ``counted`` of ``queryset`` point at the outer row through ``owner`` (a subquery,
+    so several counts on one row never multiply each other as joins would)."""
+    subquery = (
+        queryset.filter(**{owner: OuterRef("pk")})
+        .order_by()
+        .values(owner)
+        .annotate(n=Count(counted, distinct=True))
+        .values("n")
+    )
+    return Coalesce(Subquery(subquery, output_field=IntegerField()), 0)
+
+
+ALIASES = Prefetch("aliases", Alias.objects.only("id", "company_id", "person_id", "name"))
+PARTICIPANTS = Prefetch(
+    "participants",
+    EventParticipant.objects.select_related("company", "person").only(
+        "id", "event_id", "role", "company__slug", "person__slug"
+    ),
+)
+# Events and figures name their article by slug: its body stays in the database.
+ARTICLE_TEXT = ("article__body", "article__notes")
+EVENTS = Event.objects.select_related("article").defer(*ARTICLE_TEXT).prefetch_related(PARTICIPANTS)
+FIGURES = Figure.objects.select_related("article", "company", "reviewed_by").defer(*ARTICLE_TEXT)
+ARTICLES = Article.objects.select_related("publisher").prefetch_related(
+    Prefetch("companies", Company.objects.only("id", "slug")), Prefetch("people", Person.objects.only("id", "slug"))
+)
+
+
+class ChangeReasonSerializer(serializers.Serializer):
+    change_reason = serializers.CharField(required=False, allow_blank=True, max_length=CHANGE_REASON_MAX_LENGTH)
+
+
+class RecordViewSet(viewsets.ModelViewSet):
+    """What every resource shares; subclasses only declare querysets, serializers and filters."""
+
+    lookup_value_regex = ID_PATTERN
+    #: Used instead of ``queryset`` / ``serializer_class`` for a single record (detail, create, update).
+    detail_queryset: QuerySet | None = None
+    detail_serializer_class = None
+
+    def get_queryset(self) -> QuerySet:
+        if self.detail_queryset is not None and self.action in {"retrieve", "create", "update", "partial_update"}:
+            return self.detail_queryset.all()
+        return super().get_queryset()
+
+    def get_serializer_class(self):
+        # The browsable API renders the list page's POST form with the list action: give it the full form.
+        listing = self.action == "list" and self.request is not None and self.request.method == "GET"
+        if self.detail_serializer_class is not None and not listing:
+            return self.detail_serializer_class
+        return self.serializer_class
+
+    def respond(self, instance, status_code: int = status.HTTP_200_OK) -> Response:
+        response = Response(self.get_serializer(instance).data, status=status_code)
+        response["ETag"] = f'"{instance.version}"'
+        return response
+
+    def reload(self, instance):
+        """The saved record as a read would show it (annotations, prefetched lists)."""
+        return self.get_queryset().get(pk=instance.pk)
+
+    def check_if_match(self, request: Request, instance) -> None:
+        """Refuse a write based on a stale copy: ``If-Match`` must name the current ETag (or be ``*``)."""
+        header = request.headers.get("If-Match")
+        if header is None:
+            return
+        current = str(instance.version)
+        for tag in (t.strip() for t in header.split(",")):
+            if tag == "*" or tag.strip('"') == current and not tag.startswith("W/"):
+                return
+        raise PreconditionFailed(
+            f"This {instance._meta.verbose_name} is now at version {current}; your If-Match was {header[:100]}. "
+            "Someone changed it since you loaded it: reload it and apply your change again."
+        )
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return self.respond(self.get_object())
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        response = self.respond(self.reload(serializer.save()), status.HTTP_201_CREATED)
+        response["Location"] = response.data["api_url"]
+        return response
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.get_object()
+        self.check_if_match(request, instance)
+        serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
+        serializer.context["expected_version"] = instance.version
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return self.respond(self.reload(instance))
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.get_object()
+        self.check_if_match(request, instance)
+        body = ChangeReasonSerializer(data=request.data if request.data else {})
+        body.is_valid(raise_exception=True)
+        record_delete(
+            instance=instance,
+            user=request.user,
+            reason=body.validated_data.get("change_reason", ""),
+            expected_version=instance.version,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="The record's history, newest first",
+        description="Every change from the admin, the API or load_fixtures: when, by whom, why and what changed. "
+        "A deleted record's history stays available.",
+        responses={200: HistoryEntrySerializer(many=True), 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def history(self, request: Request, *args, **kwargs) -> Response:
+        model = self.queryset.model
+        try:
+            pk = self.get_object().pk
+        except Http404:
+            pk = self._deleted_pk(model)
+        records = list(
+            model.history.filter(id=pk).select_related("history_user").order_by("-history_date", "-history_id")
+        )
+        return Response(HistoryEntrySerializer(history_entries(records), many=True).data)
+
+    def _deleted_pk(self, model) -> int:
+        """The id of a record that no longer exists but has a history under this lookup value."""
+        field = "id" if self.lookup_field == "pk" else self.lookup_field
+        value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        try:
+            rows = model.history.filter(**{field: value}).order_by("-history_date").values_list("id", flat=True)
+            pk = rows.first()
+        except (TypeError, ValueError, DjangoValidationError):
+            pk = None
+        if pk is None:
+            raise NotFound(f"No {model._meta.verbose_name} {value!s:.100} and no history of one.")
+        return pk
+
+
+class ArticleViewSet(RecordViewSet):
+    """Articles: news stories kept verbatim, with the companies and people they mention; the detail adds the
+    body and the events and figures curated from it."""
+
+    queryset = ARTICLES.defer("body", "notes")
+    detail_queryset = ARTICLES.prefetch_related(Prefetch("events", EVENTS), Prefetch("figures", FIGURES))
+    serializer_class = ArticleSerializer
+    detail_serializer_class = ArticleDetailSerializer
+    filterset_class = ArticleFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
+
+
+class CompanyViewSet(RecordViewSet):
+    """Companies and other organizations the press names, with their aliases (garbled spellings included) and
+    how many articles, events and figures involve them."""
+
+    queryset = (
+        Company.objects.select_related("parent")
+        .prefetch_related(ALIASES)
+        .annotate(
+            article_count=_count(Article.companies.through.objects.all(), "company"),
+            event_count=_count(EventParticipant.objects.all(), "company", "event"),
+            figure_count=_count(Figure.objects.all(), "company"),
+        )
+        .order_by("name", "pk")
+    )
+    serializer_class = CompanySerializer
+    filterset_class = CompanyFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
+
+
+class PersonViewSet(RecordViewSet):
+    """People the press names (executives, officials, analysts), with their aliases."""
+
+    queryset = (
+        Person.objects.select_related("affiliation")
+        .prefetch_related(ALIASES)
+        .annotate(
+            article_count=_count(Article.people.through.objects.all(), "person"),
+            event_count=_count(EventParticipant.objects.all(), "person", "event"),
+        )
+        .order_by("name", "pk")
+    )
+    serializer_class = PersonSerializer
+    filterset_class = PersonFilterSet
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
+
+
+class EventViewSet(RecordViewSet):
+    """Events: dated happenings (with their precision) and the companies and people taking part, each backed by
+    a verbatim quote from its article."""
+
+    queryset = EVENTS
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+
+
+class FigureViewSet(RecordViewSet):
+    """Figures: numbers the articles state, as printed (as_reported) and as values, with their period, quote
+    and review status."""
+
+    queryset = FIGURES
+    serializer_class = FigureSerializer
+    filterset_class = FigureFilterSet

@@ -1,0 +1,96 @@
+"""The OpenAPI schema generates without a warning and documents every route; the docs and the browsable API
+work with local assets only."""
+
+import re
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+from articles.urls import router
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "schema.yaml"
+    with django_db_blocker.unblock():
+        # The same as `manage.py spectacular --validate --fail-on-warn`: any warning or error raises.
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def expected_paths() -> set[str]:
+    paths = set()
+    for prefix, viewset, _ in router.registry:
+        lookup = viewset.lookup_field if viewset.lookup_field != "pk" else "id"
+        paths |= {f"/api/{prefix}/", f"/api/{prefix}/{{{lookup}}}/", f"/api/{prefix}/{{{lookup}}}/history/"}
+    return paths
+
+
+def test_the_schema_generates_without_warnings_or_errors(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "newsdb API"
+
+
+def test_every_route_is_in_the_schema_and_nothing_else(schema):
+    assert set(schema["paths"]) == expected_paths()
+    assert len(expected_paths()) == 15
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "codes"),
+    [
+        ("/api/figures/", "get", {"200", "400"}),
+        ("/api/figures/", "post", {"201", "400", "401", "403"}),
+        ("/api/figures/{id}/", "get", {"200", "400", "404"}),
+        ("/api/figures/{id}/", "patch", {"200", "400", "401", "403", "404", "412"}),
+        ("/api/companies/{slug}/", "delete", {"204", "400", "401", "403", "404", "409", "412"}),
+        ("/api/events/{id}/history/", "get", {"200", "400", "404"}),
+    ],
+)
+def test_the_error_responses_are_documented(schema, path, method, codes):
+    assert set(schema["paths"][path][method]["responses"]) == codes
+
+
+def test_the_filters_are_documented_with_their_help(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/companies/"]["get"]["parameters"]}
+    assert "aliases" in parameters["q"]["description"]
+    assert {"limit", "offset", "ordering", "parent", "parent_id", "kind"} <= set(parameters)
+    assert parameters["kind"]["schema"]["type"] == "array"
+
+
+def test_writes_document_if_match_and_a_write_only_change_reason(schema):
+    parameters = {p["name"] for p in schema["paths"]["/api/figures/{id}/"]["put"]["parameters"]}
+    assert "If-Match" in parameters
+    components = schema["components"]["schemas"]
+    assert "change_reason" in components["FigureRequest"]["properties"]
+    assert "change_reason" not in components["Figure"]["properties"]
+
+
+def test_the_schema_is_served_as_json(client, db):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert set(response.json()["paths"]) == expected_paths()
+
+
+def test_the_interactive_docs_load_their_assets_locally(client, db):
+    page = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any("swagger-ui" in asset for asset in assets)
+    assert all(asset.startswith("/static/") for asset in assets if "swagger" in asset)
+    for asset in assets:
+        assert finders.find(asset.removeprefix("/static/")), asset  # shipped by drf-spectacular-sidecar
+    assert "cdn" not in page.lower()
+    assert client.get("/api/redoc/").status_code == 200
+
+
+def test_the_browsable_api_shows_the_filter_form(client, db):
+    page = client.get("/api/figures/", HTTP_ACCEPT="text/html").content.decode()
+    assert "Filters" in page
+    assert 'name="value__gte"' in page and 'name="company"' in page
+
+
+def test_the_api_root_lists_every_endpoint_and_the_docs(client, db):
+    root = client.get("/api/").json()
+    assert set(root) == {"articles", "companies", "people", "events", "figures", "schema", "docs"}
