@@ -9,3 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("articles.urls")),
 ]
+
+handler500 = "articles.api.errors.server_error"

@@ -300,3 +300,12 @@ def test_nothing_is_written_when_a_nested_list_fails(records, editor):
     assert token_client(editor).patch(f"/api/events/{event.pk}/", body, format="json").status_code == 400
     event.refresh_from_db()
     assert (event.title, event.version, event.participants.count()) == ("Revenue", 1, 2)
+
+
+def test_an_error_outside_the_api_views_is_still_json_under_api(rf):
+    from articles.api.errors import server_error
+
+    response = server_error(rf.get("/api/figures/"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert server_error(rf.get("/admin/")).status_code == 500

@@ -310,3 +310,15 @@ def test_a_reload_of_the_fixtures_does_not_bring_a_merged_company_back(curated, 
     assert events <= set(EventParticipant.objects.filter(company=bloomberg).values_list("event_id", flat=True))
     assert "Bloomberg Businessweek" in set(bloomberg.aliases.values_list("name", flat=True))
     assert "0 created, 0 updated" in out.getvalue()
+
+
+def test_the_api_sends_a_merged_companys_old_address_to_the_survivor(curated, merger, client):
+    company_merge(
+        survivor=Company.objects.get(slug="bloomberg"),
+        duplicates=[Company.objects.get(slug="bloomberg-businessweek")],
+        user=merger,
+    )
+    response = client.get("/api/companies/bloomberg-businessweek/")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/api/companies/bloomberg/")
+    assert client.get("/api/companies/no-such-company/").status_code == 404

@@ -2,6 +2,6 @@
 
 Modules: ``views`` (viewsets, pure declarations), ``serializers``, ``filtersets`` (one FilterSet per model) built
 from ``filters`` (shared filter classes), ``history`` (the history endpoint's entries), ``pagination``,
-``nested`` (writes of aliases and participants), ``errors`` (every error as JSON), ``negotiation``
+``errors`` (every error as JSON), ``negotiation``
 (format and parsing) and ``schema`` (documented responses).
 """

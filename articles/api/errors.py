@@ -86,3 +86,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under /api/ that names no endpoint: a JSON 404 rather than Django's HTML page."""
     return JsonResponse({"detail": f"No API endpoint at {request.path}; see /api/ for the list."}, status=404)
+
+
+def server_error(request: HttpRequest) -> Any:
+    """Django's last resort (an error outside any API view, e.g. in middleware): JSON under /api/."""
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)

@@ -16,9 +16,9 @@ from rest_framework import serializers
 from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole
 from articles.models import Article, Company, Event, EventParticipant, Figure, Person
 from articles.services.records import record_save
+from articles.services.related import aliases_replace, participants_replace
 
 from .errors import validation_error_detail
-from .nested import aliases_replace, participants_replace
 
 # A reason is a sentence or two; never more than the history column can store.
 CHANGE_REASON_MAX_LENGTH = Company.history.model._meta.get_field("history_change_reason").max_length or 1000

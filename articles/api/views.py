@@ -9,15 +9,16 @@ optional ``change_reason``); ``GET <detail>/history/`` lists the record's histor
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 from articles.services.records import record_delete
 
 from . import schema
@@ -210,6 +211,17 @@ class CompanyViewSet(RecordViewSet):
     filterset_class = CompanyFilterSet
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
+
+    def retrieve(self, request, *args, **kwargs):
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            # A company an editor merged into another: its old address leads to the survivor.
+            merged = MergedCompany.objects.select_related("into").filter(slug=kwargs["slug"]).first()
+            if merged is None:
+                raise
+            url = reverse("company-detail", kwargs={"slug": merged.into.slug}, request=request)
+            return HttpResponsePermanentRedirect(url)
 
 
 class PersonViewSet(RecordViewSet):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from articles.models import Alias, Event, EventParticipant
+from ..models import Alias, Event, EventParticipant
 
 
 def _stamp(instance: models.Model, user: Any, reason: str) -> models.Model:
