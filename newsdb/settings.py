@@ -133,6 +133,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["articles.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "articles.api.pagination.LimitOffsetPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+        "articles.api.renderers.CSVRenderer",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "articles.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [

@@ -128,3 +128,29 @@ def test_articles_mentioning_a_company_can_be_sorted_by_any_field(api):
     dates = [a["published_on"] for a in body["results"]]
     assert body["count"] == Article.objects.filter(companies__slug__in=["bitmain", "canaan"]).distinct().count()
     assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.django_db
+def test_figures_export_as_csv_with_a_header_and_one_row_each(curated, client):
+    import csv
+    import io
+
+    response = client.get("/api/figures/", {"company": "bitmain", "metric": "revenue", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted(row["as_reported"] for row in rows) == [
+        "$1.082 billion",
+        "$253 million",
+        "$253 million",
+        "$579 million",
+    ]
+    assert {row["company"] for row in rows} == {"bitmain"}
+
+
+@pytest.mark.django_db
+def test_an_error_asked_for_as_csv_is_still_json(client):
+    response = client.get("/api/figures/", {"value__gte": "abc", "format": "csv"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "value__gte" in response.json()
