@@ -39,6 +39,8 @@ class Record(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # What load_fixtures last wrote, so a reload can tell an editor's change from its own.
     fixture_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The version load_fixtures last wrote or confirmed: a row still at it holds what the fingerprint says.
+    fixture_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         abstract = True

@@ -806,6 +806,7 @@ NOT_FILTERED = {
     # Bookkeeping.
     "version",
     "fixture_fingerprint",
+    "fixture_version",
     "quote_start",
     "quote_end",
     # Covered by the precision-aware date filters (date, date__gte, date__lte, ...).

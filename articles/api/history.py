@@ -21,6 +21,7 @@ NOT_SHOWN = {
     "created_at",
     "updated_at",
     "fixture_fingerprint",
+    "fixture_version",
     "quote_start",
     "quote_end",
     "date_latest",

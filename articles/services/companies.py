@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from ..models import Alias, Article, Company, EventParticipant, Figure, MergedCompany, Person
+from ..models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 from .records import record_save
 
 CHUNK = 1000
@@ -42,25 +42,38 @@ def _delete_with_history(objs: Iterable[models.Model], user: Any, reason: str) -
         obj.delete()
 
 
-def _repoint_records(
-    model: type[models.Model], field: str, rows: Sequence[models.Model], target: Company, user: Any, reason: str
-) -> int:
-    """Point ``field`` of versioned records at ``target``: one history entry each, versions bumped."""
+def _save_versions(
+    model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str], user: Any, reason: str
+) -> None:
+    """Write ``fields`` of versioned records with a new version each and one history entry each."""
     now = timezone.now()
     for row in rows:
-        setattr(row, field, target)
         row.version += 1
         row.updated_at = now
     if rows:
         bulk_update_with_history(
             rows,
             model,
-            [field, "version", "updated_at"],
+            [*fields, "version", "updated_at"],
             batch_size=CHUNK,
             default_user=_history_user(user),
             default_change_reason=reason,
         )
+
+
+def _repoint_records(
+    model: type[models.Model], field: str, rows: Sequence[models.Model], target: Company, user: Any, reason: str
+) -> int:
+    """Point ``field`` of versioned records at ``target``."""
+    for row in rows:
+        setattr(row, field, target)
+    _save_versions(model, rows, [field], user, reason)
     return len(rows)
+
+
+def _bump(model: type[models.Model], rows: Sequence[models.Model], user: Any, reason: str) -> None:
+    """A new version and a history entry for records whose related rows the merge changed."""
+    _save_versions(model, rows, [], user, reason)
 
 
 def _new_parent(survivor: Company, merged_ids: set[int], companies: dict[int, Company]) -> Company | None:
@@ -116,7 +129,9 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     through = Article.companies.through
     mentioned = set(through.objects.filter(company_id=survivor.pk).values_list("article_id", flat=True))
     repoint, drop = [], []
+    mention_articles = set()
     for row in through.objects.filter(company_id__in=duplicate_ids).order_by("pk"):
+        mention_articles.add(row.article_id)
         if row.article_id in mentioned:
             drop.append(row.pk)
         else:
@@ -149,6 +164,12 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
             default_change_reason=why,
         )
     moved["participants"] = len(participants)
+    # The events and articles whose participants or mentions changed are changed records too: new version
+    # (stale pages are refused, the loader sees an editor's change) and a history entry saying why.
+    events = Event.objects.filter(pk__in={p.event_id for p in [*participants, *collisions]}).order_by("pk")
+    _bump(Event, list(events), user, why)
+    articles = Article.objects.filter(pk__in=mention_articles).order_by("pk")
+    _bump(Article, list(articles), user, why)
 
     # Names: every spelling of a duplicate becomes a spelling of the survivor, once.
     names = {survivor.name, *Alias.objects.filter(company_id=survivor.pk).values_list("name", flat=True)}

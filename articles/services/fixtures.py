@@ -29,7 +29,7 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -585,25 +585,36 @@ def _plan(
     fields: Sequence[str],
     refs_of: Callable[[models.Model], dict[str, Any]],
     counts: Counts,
+    prefetch: Sequence[Any] = (),
     reviewed: Callable[[models.Model], bool] = lambda row: False,
     derived: Sequence[str] = (),
 ) -> Plan:
+    """Decide, record by record, whether to create, update, leave or keep (see the module's docstring).
+
+    A row whose version is still the one the loader wrote holds exactly what its stored fingerprint says,
+    so only rows changed since (by an editor) have their current values read and fingerprinted; their
+    related rows are fetched in bulk, ``prefetch`` naming them.
+    """
     plan = Plan()
     now = timezone.now()
+    touched = [row for row in existing.values() if row.version != row.fixture_version or not row.fixture_fingerprint]
+    prefetch_related_objects(touched, *prefetch)
     for key, item in items.items():
         item.fingerprint = fingerprint(item.instance, fields, item.refs)
         row = existing.get(key)
         if row is None:
             item.instance.fixture_fingerprint = item.fingerprint
+            item.instance.fixture_version = item.instance.version
             plan.create.append(item)
             plan.written.append(item)
             counts.created += 1
             continue
-        current = fingerprint(row, fields, refs_of(row))
+        untouched = row.version == row.fixture_version and row.fixture_fingerprint
+        current = row.fixture_fingerprint if untouched else fingerprint(row, fields, refs_of(row))
         if current == item.fingerprint:
             counts.unchanged += 1
-            if row.fixture_fingerprint != item.fingerprint:
-                row.fixture_fingerprint = item.fingerprint
+            if row.fixture_fingerprint != item.fingerprint or row.fixture_version != row.version:
+                row.fixture_fingerprint, row.fixture_version = item.fingerprint, row.version
                 plan.refresh.append(row)
         elif current != row.fixture_fingerprint or reviewed(row):
             counts.kept += 1
@@ -612,7 +623,7 @@ def _plan(
                 setattr(row, name, getattr(item.instance, name))
             row.version += 1
             row.updated_at = now
-            row.fixture_fingerprint = item.fingerprint
+            row.fixture_fingerprint, row.fixture_version = item.fingerprint, row.version
             item.instance = row
             plan.update.append(row)
             plan.written.append(item)
@@ -656,7 +667,7 @@ class _Writer:
 
     def refresh(self, model: type[models.Model], objs: list[models.Model]) -> None:
         if objs:
-            model.objects.bulk_update(objs, ["fixture_fingerprint"], batch_size=CHUNK)
+            model.objects.bulk_update(objs, ["fixture_fingerprint", "fixture_version"], batch_size=CHUNK)
 
     def write(self, existing_companies: dict[str, Company], existing_people: dict[str, Person]) -> None:
         self.companies.update(existing_companies)
@@ -669,11 +680,10 @@ class _Writer:
 
     def write_companies(self) -> None:
         items = self.data.companies
-        existing = {
-            c.slug: c
-            for c in _existing(Company.objects.select_related("parent").prefetch_related("aliases"), items, "slug")
-        }
-        plan = _plan(items, existing, COMPANY_FIELDS, _company_refs, self.report.counts["companies"])
+        existing = {c.slug: c for c in _existing(Company.objects.select_related("parent"), items, "slug")}
+        plan = _plan(
+            items, existing, COMPANY_FIELDS, _company_refs, self.report.counts["companies"], prefetch=["aliases"]
+        )
         self.companies.update(existing)
         self.companies.update({item.instance.slug: item.instance for item in plan.create})
         # Parents first: a new company may be the parent of another new one.
@@ -705,11 +715,8 @@ class _Writer:
 
     def write_people(self) -> None:
         items = self.data.people
-        existing = {
-            p.slug: p
-            for p in _existing(Person.objects.select_related("affiliation").prefetch_related("aliases"), items, "slug")
-        }
-        plan = _plan(items, existing, PERSON_FIELDS, _person_refs, self.report.counts["people"])
+        existing = {p.slug: p for p in _existing(Person.objects.select_related("affiliation"), items, "slug")}
+        plan = _plan(items, existing, PERSON_FIELDS, _person_refs, self.report.counts["people"], prefetch=["aliases"])
         for item in plan.written:
             slug = item.refs["affiliation"]
             item.instance.affiliation = self.companies[slug] if slug else None
@@ -722,9 +729,16 @@ class _Writer:
 
     def write_articles(self) -> None:
         items = self.data.articles
-        queryset = Article.objects.select_related("publisher").prefetch_related("companies", "people")
+        queryset = Article.objects.select_related("publisher")
         existing = {a.slug: a for a in _existing(queryset, items, "slug")}
-        plan = _plan(items, existing, ARTICLE_FIELDS, _article_refs, self.report.counts["articles"])
+        plan = _plan(
+            items,
+            existing,
+            ARTICLE_FIELDS,
+            _article_refs,
+            self.report.counts["articles"],
+            prefetch=["companies", "people"],
+        )
         for item in plan.written:
             slug = item.refs["publisher"]
             item.instance.publisher = self.companies[slug] if slug else None
@@ -766,10 +780,17 @@ class _Writer:
         items = self.data.events
         self._attach_article(items)
         participants = EventParticipant.objects.select_related("company", "person")
-        queryset = Event.objects.select_related("article").prefetch_related(Prefetch("participants", participants))
-        existing = self._existing_children(queryset, items)
+        existing = self._existing_children(Event.objects.select_related("article"), items)
         derived = ["quote_start", "quote_end", "date_latest"]
-        plan = _plan(items, existing, EVENT_FIELDS, _participant_refs, self.report.counts["events"], derived=derived)
+        plan = _plan(
+            items,
+            existing,
+            EVENT_FIELDS,
+            _participant_refs,
+            self.report.counts["events"],
+            prefetch=[Prefetch("participants", participants)],
+            derived=derived,
+        )
         self.create(Event, [i.instance for i in plan.create])
         self.update(Event, plan.update, EVENT_FIELDS + derived)
         self.refresh(Event, plan.refresh)
