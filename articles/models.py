@@ -24,9 +24,9 @@ from .choices import (
 )
 
 
-def History() -> HistoricalRecords:  # noqa: N802 - reads like the field it makes
+def History(**options) -> HistoricalRecords:  # noqa: N802 - reads like the field it makes
     """History for a curated model: every change with its author, time and (unlimited) reason."""
-    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True), **options)
 
 
 class Record(models.Model):
@@ -185,7 +185,8 @@ class Article(Record):
     notes = models.TextField(blank=True, help_text="What editors know about the article and its capture.")
     companies = models.ManyToManyField(Company, blank=True, related_name="articles")
     people = models.ManyToManyField(Person, blank=True, related_name="articles")
-    history = History()
+    # The mention lists are part of each history entry (see services.records.history_snapshot_m2m).
+    history = History(m2m_fields=[companies, people])
 
     class Meta:
         ordering = ["-published_on", "slug"]

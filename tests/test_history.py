@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from articles.choices import ReviewStatus
-from articles.models import Event, Figure
+from articles.models import Article, Company, Event, Figure
 from articles.services.fixtures import fixtures_load
 from articles.services.records import record_save
 
@@ -202,3 +202,39 @@ def test_a_figure_added_in_the_admin_has_a_created_entry_by_the_editor(curated, 
         editor,
         "A second reading of the same sentence",
     )
+
+
+def test_an_articles_mention_lists_are_part_of_its_history_through_the_api(curated, editor):
+    from rest_framework.test import APIClient
+
+    article = Article.objects.get(slug="bitmain-suspends-spot-sales-2021")
+    client = APIClient()
+    client.force_authenticate(editor)
+    before = sorted(article.companies.values_list("slug", flat=True))
+    response = client.patch(
+        f"/api/articles/{article.slug}/",
+        {"companies": [*before, "canaan"], "change_reason": "Canaan is named in the related coverage"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert article.history.count() == 2  # the loader's entry and this one: one entry for one change
+    [latest, _] = client.get(f"/api/articles/{article.slug}/history/").json()
+    assert latest["user"] == "editor" and latest["reason"] == "Canaan is named in the related coverage"
+    change = next(c for c in latest["changes"] if c["field"] == "companies")
+    assert change == {"field": "companies", "old": ", ".join(before), "new": ", ".join(sorted([*before, "canaan"]))}
+
+
+def test_an_article_mention_removed_in_the_admin_is_one_history_entry_with_the_old_list(curated, editor, client):
+    article = Article.objects.get(slug="china-miners-sell-off-2018")
+    binance = Company.objects.get(slug="binance")
+    client.force_login(editor)
+    page = client.get(change_url(article))
+    kept = [str(pk) for pk in article.companies.exclude(pk=binance.pk).values_list("pk", flat=True)]
+    data = changeform_data(page, companies=kept, change_reason="Binance is only named in passing")
+    response = client.post(change_url(article), data)
+    assert response.status_code == 302, form_errors(response)
+    assert article.history.count() == 2
+    latest = article.history.first()
+    assert (latest.history_user, latest.history_change_reason) == (editor, "Binance is only named in passing")
+    assert "binance" not in {row.company.slug for row in latest.companies.all()}
+    assert "binance" in {row.company.slug for row in latest.prev_record.companies.all()}

@@ -315,3 +315,12 @@ def test_json_fixtures_load_like_yaml(tmp_path):
     (tmp_path / "companies.json").write_text('{"companies": [{"slug": "acme", "name": "Acme"}]}', encoding="utf-8")
     report = fixtures_load(paths=[tmp_path])
     assert report.counts["companies"].created == 1
+
+
+@pytest.mark.django_db
+def test_the_loaders_history_entry_of_an_article_holds_its_mention_lists():
+    run()
+    article = Article.objects.get(slug=AURADINE_ARTICLE)
+    entry = article.history.get()
+    assert {row.company_id for row in entry.companies.all()} == set(article.companies.values_list("pk", flat=True))
+    assert {row.person_id for row in entry.people.all()} == set(article.people.values_list("pk", flat=True))

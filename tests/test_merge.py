@@ -322,3 +322,14 @@ def test_the_api_sends_a_merged_companys_old_address_to_the_survivor(curated, me
     assert response.status_code == 301
     assert response["Location"].endswith("/api/companies/bloomberg/")
     assert client.get("/api/companies/no-such-company/").status_code == 404
+
+
+def test_a_merge_leaves_each_touched_article_a_history_entry_with_its_new_mentions(curated, merger):
+    bloomberg = Company.objects.get(slug="bloomberg")
+    businessweek = Company.objects.get(slug="bloomberg-businessweek")
+    article = Article.objects.get(companies=businessweek)
+    company_merge(survivor=bloomberg, duplicates=[businessweek], user=merger, reason="one newsroom")
+    latest = article.history.first()
+    assert latest.history_user == merger and latest.history_change_reason.startswith("Merged into bloomberg")
+    held = {row.company_id for row in latest.companies.all()}
+    assert bloomberg.pk in held and businessweek.pk not in held

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
-from ..services.records import StaleWriteError, record_delete, record_save
+from ..services.records import StaleWriteError, many_to_many_changes, record_delete, record_save
 
 # The history keeps reasons of any length; the form keeps them to a readable size.
 REASON_MAX_LENGTH = 1000
@@ -113,6 +113,13 @@ class RecordAdmin(SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
         expected = form.cleaned_data.get("version") if change else None
         save_record(instance=obj, user=request.user, reason=self.change_reason(form, obj), expected_version=expected)
+
+    def save_related(self, request: HttpRequest, form: forms.Form, formsets: Any, change: bool) -> None:
+        # The many-to-many lists (an article's mentions) belong to the history entry save_model just wrote.
+        with many_to_many_changes(form.instance):
+            form.save_m2m()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request: HttpRequest, form: forms.Form, formset: Any, change: bool) -> None:
         reason = self.change_reason(form)

@@ -66,13 +66,19 @@ class RecordSerializer(serializers.ModelSerializer):
     def write(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
         reason = validated_data.pop("change_reason", "")
         related = {name: validated_data.pop(name) for name in self.related_fields if name in validated_data}
+        many_to_many = {f.name for f in instance._meta.many_to_many}
+        lists = {name: related.pop(name) for name in list(related) if name in many_to_many}
         for name, value in validated_data.items():
             setattr(instance, name, value)
         self.before_save(instance)
         user = self.context["request"].user
         try:
             record_save(
-                instance=instance, user=user, reason=reason, expected_version=self.context.get("expected_version")
+                instance=instance,
+                user=user,
+                reason=reason,
+                expected_version=self.context.get("expected_version"),
+                many_to_many=lists,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(validation_error_detail(exc)) from exc
@@ -83,8 +89,7 @@ class RecordSerializer(serializers.ModelSerializer):
         """Fill in what the client may leave out."""
 
     def save_related(self, instance: models.Model, related: dict[str, Any], *, user: Any, reason: str) -> None:
-        for name, value in related.items():
-            getattr(instance, name).set(value)
+        """Save the nested lists that are not plain many-to-many fields (aliases, participants)."""
 
 
 def _validate_unique_names(names: list[str]) -> list[str]:

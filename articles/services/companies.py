@@ -14,7 +14,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
-from .records import record_save
+from .records import history_snapshot_m2m, record_save
 
 CHUNK = 1000
 
@@ -113,9 +113,8 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     why = merge_reason(survivor, reason)
     moved: dict[str, int] = {}
 
-    moved["publisher"] = _repoint_records(
-        Article, "publisher", list(Article.objects.filter(publisher_id__in=duplicate_ids)), survivor, user, why
-    )
+    published = list(Article.objects.filter(publisher_id__in=duplicate_ids))
+    moved["publisher"] = _repoint_records(Article, "publisher", published, survivor, user, why)
     moved["figures"] = _repoint_records(
         Figure, "company", list(Figure.objects.filter(company_id__in=duplicate_ids)), survivor, user, why
     )
@@ -168,8 +167,10 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     # (stale pages are refused, the loader sees an editor's change) and a history entry saying why.
     events = Event.objects.filter(pk__in={p.event_id for p in [*participants, *collisions]}).order_by("pk")
     _bump(Event, list(events), user, why)
-    articles = Article.objects.filter(pk__in=mention_articles).order_by("pk")
-    _bump(Article, list(articles), user, why)
+    articles = list(Article.objects.filter(pk__in=mention_articles).order_by("pk"))
+    _bump(Article, articles, user, why)
+    # Their new history entries show their mention lists as the merge left them.
+    history_snapshot_m2m(Article, [*published, *articles])
 
     # Names: every spelling of a duplicate becomes a spelling of the survivor, once.
     names = {survivor.name, *Alias.objects.filter(company_id=survivor.pk).values_list("name", flat=True)}
