@@ -238,3 +238,15 @@ def test_an_article_mention_removed_in_the_admin_is_one_history_entry_with_the_o
     assert (latest.history_user, latest.history_change_reason) == (editor, "Binance is only named in passing")
     assert "binance" not in {row.company.slug for row in latest.companies.all()}
     assert "binance" in {row.company.slug for row in latest.prev_record.companies.all()}
+
+
+def test_revert_restores_an_articles_earlier_mention_list(curated, editor_client, editor):
+    article = Article.objects.get(slug="china-miners-sell-off-2018")
+    original = sorted(article.companies.values_list("slug", flat=True))
+    article.companies.remove(Company.objects.get(slug="binance"))  # a later change to the list
+    record_save(instance=article, user=editor, many_to_many={"companies": list(article.companies.all())})
+    url = reverse("admin:articles_article_simple_history", args=[article.pk, article.history.earliest().history_id])
+    page = editor_client.get(url)
+    response = editor_client.post(url, changeform_data(page, change_reason="Binance is named after all"))
+    assert response.status_code == 302, form_errors(response)
+    assert sorted(article.companies.values_list("slug", flat=True)) == original

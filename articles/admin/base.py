@@ -54,6 +54,12 @@ class VersionedForm(forms.ModelForm):
             # Reverting starts from an old copy, but the save replaces the current version.
             stored = type(self.instance)._default_manager.filter(pk=self.instance.pk)
             version = stored.values_list("version", flat=True).first() or version
+            # The old copy's lists (an article's mentions) as that version held them, not as they are now.
+            historic = getattr(self.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME)
+            for field in getattr(historic, "_history_m2m_fields", []):
+                if field.name in self.fields:
+                    target = field.m2m_reverse_field_name() + "_id"
+                    self.initial[field.name] = [getattr(row, target) for row in getattr(historic, field.name).all()]
         # Also on a bound form: an unchanged inline row must compare equal to what the page showed.
         self.initial["version"] = version
 
