@@ -29,6 +29,17 @@ def History(**options) -> HistoricalRecords:  # noqa: N802 - reads like the fiel
     return HistoricalRecords(history_change_reason_field=models.TextField(null=True), **options)
 
 
+class ParticipantsSnapshot(models.Model):
+    """Gives an event's history entries the participants the event had then (services.records keeps it)."""
+
+    participants_snapshot = models.JSONField(
+        null=True, blank=True, help_text="The participants at this version: [{company, person, role}, ...]."
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Record(models.Model):
     """Fields every curated record has: optimistic-locking version, timestamps, loader fingerprint."""
 
@@ -185,7 +196,7 @@ class Article(Record):
     notes = models.TextField(blank=True, help_text="What editors know about the article and its capture.")
     companies = models.ManyToManyField(Company, blank=True, related_name="articles")
     people = models.ManyToManyField(Person, blank=True, related_name="articles")
-    # The mention lists are part of each history entry (see services.records.history_snapshot_m2m).
+    # The mention lists are part of each history entry (see services.records.history_snapshot_related).
     history = History(m2m_fields=[companies, people])
 
     class Meta:
@@ -240,7 +251,7 @@ class Event(Quoted):
     # The last day the (possibly imprecise) date or span covers; date filters compare against it.
     date_latest = models.DateField(editable=False, null=True)
     note = models.TextField(blank=True, help_text="Editor's note.")
-    history = History()
+    history = History(bases=[ParticipantsSnapshot])
 
     class Meta:
         ordering = ["date", "article", "key"]

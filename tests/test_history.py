@@ -247,6 +247,64 @@ def test_revert_restores_an_articles_earlier_mention_list(curated, editor_client
     record_save(instance=article, user=editor, many_to_many={"companies": list(article.companies.all())})
     url = reverse("admin:articles_article_simple_history", args=[article.pk, article.history.earliest().history_id])
     page = editor_client.get(url)
+    entries = article.history.count()
     response = editor_client.post(url, changeform_data(page, change_reason="Binance is named after all"))
     assert response.status_code == 302, form_errors(response)
     assert sorted(article.companies.values_list("slug", flat=True)) == original
+    assert article.history.count() == entries + 1
+    assert sorted(row.company.slug for row in article.history.first().companies.all()) == original
+
+
+HEARING = ("bitmain-made-in-usa-threat-2024", "senate-banking-hearing-mineone")
+
+
+def hearing() -> Event:
+    return Event.objects.get(article__slug=HEARING[0], key=HEARING[1])
+
+
+def test_the_loaders_history_entry_of_an_event_holds_its_participants(curated):
+    [entry] = hearing().history.all()
+    assert {"company": None, "person": "elizabeth-warren", "role": "speaker"} in entry.participants_snapshot
+    assert len(entry.participants_snapshot) == hearing().participants.count()
+
+
+def test_a_participant_change_through_the_api_is_one_event_history_entry_with_old_and_new(curated, editor):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(editor)
+    event = hearing()
+    response = client.patch(
+        f"/api/events/{event.pk}/",
+        {"participants": [{"person": "elizabeth-warren", "role": "speaker"}], "change_reason": "Only Warren spoke"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert event.history.count() == 2
+    [latest, _] = client.get(f"/api/events/{event.pk}/history/").json()
+    assert (latest["user"], latest["reason"]) == ("editor", "Only Warren spoke")
+    change = next(c for c in latest["changes"] if c["field"] == "participants")
+    assert "paul-rosen (speaker)" in change["old"]
+    assert change["new"] == "elizabeth-warren (speaker)"
+
+
+def test_revert_restores_an_events_earlier_participants(curated, editor_client, editor):
+    from articles.services.records import list_changes
+    from articles.services.related import participants_replace
+
+    event = hearing()
+    before = {(p.company_id, p.person_id, p.role) for p in event.participants.all()}
+    with_one = [{"company": None, "person": event.participants.filter(person__isnull=False).first().person,
+                 "role": "speaker"}]  # fmt: skip
+    record_save(instance=event, user=editor, reason="trim")
+    with list_changes(event):
+        participants_replace(event=event, participants=with_one, user=editor, reason="trim")
+    assert event.participants.count() == 1
+
+    url = reverse("admin:articles_event_simple_history", args=[event.pk, event.history.earliest().history_id])
+    page = editor_client.get(url)
+    response = editor_client.post(url, changeform_data(page, change_reason="All of them took part"))
+    assert response.status_code == 302, form_errors(response)
+    assert {(p.company_id, p.person_id, p.role) for p in event.participants.all()} == before
+    assert event.history.count() == 3
+    assert event.history.first().participants_snapshot == event.history.earliest().participants_snapshot

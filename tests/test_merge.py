@@ -333,3 +333,13 @@ def test_a_merge_leaves_each_touched_article_a_history_entry_with_its_new_mentio
     assert latest.history_user == merger and latest.history_change_reason.startswith("Merged into bloomberg")
     held = {row.company_id for row in latest.companies.all()}
     assert bloomberg.pk in held and businessweek.pk not in held
+
+
+def test_a_merge_leaves_each_touched_event_a_history_entry_with_its_new_participants(curated, merger):
+    bloomberg = Company.objects.get(slug="bloomberg")
+    businessweek = Company.objects.get(slug="bloomberg-businessweek")
+    event = Event.objects.get(participants__company=businessweek)
+    company_merge(survivor=bloomberg, duplicates=[businessweek], user=merger)
+    snapshot = event.history.first().participants_snapshot
+    assert {p["company"] for p in snapshot} >= {"bloomberg"}
+    assert "bloomberg-businessweek" not in {p["company"] for p in snapshot}

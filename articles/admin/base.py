@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
-from ..services.records import StaleWriteError, many_to_many_changes, record_delete, record_save
+from ..services.records import StaleWriteError, list_changes, record_delete, record_save
 
 # The history keeps reasons of any length; the form keeps them to a readable size.
 REASON_MAX_LENGTH = 1000
@@ -88,6 +88,11 @@ class RecordForm(VersionedForm):
         widget=forms.TextInput(attrs={"size": 80}),
     )
 
+    def _save_m2m(self) -> None:
+        # The lists belong to the history entry the record's save wrote (also on a revert).
+        with list_changes(self.instance):
+            super()._save_m2m()
+
 
 class RecordAdmin(SimpleHistoryAdmin):
     """Admin for a curated record: writes go through the record services with the editor's reason, and
@@ -119,13 +124,20 @@ class RecordAdmin(SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: models.Model, form: forms.Form, change: bool) -> None:
         expected = form.cleaned_data.get("version") if change else None
         save_record(instance=obj, user=request.user, reason=self.change_reason(form, obj), expected_version=expected)
+        if is_historical(obj):
+            # A revert (simple-history saves the form, then its many-to-many lists, and no inlines).
+            with list_changes(obj):
+                self.restore_lists(request, form)
 
     def save_related(self, request: HttpRequest, form: forms.Form, formsets: Any, change: bool) -> None:
         # The many-to-many lists (an article's mentions) belong to the history entry save_model just wrote.
-        with many_to_many_changes(form.instance):
+        with list_changes(form.instance):
             form.save_m2m()
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
+            for formset in formsets:
+                self.save_formset(request, form, formset, change=change)
+
+    def restore_lists(self, request: HttpRequest, form: forms.Form) -> None:
+        """On a revert, bring back the lists the old version had that its form does not carry."""
 
     def save_formset(self, request: HttpRequest, form: forms.Form, formset: Any, change: bool) -> None:
         reason = self.change_reason(form)

@@ -1,10 +1,13 @@
 """Events, with their participants inline and the article's text beside them."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from ..models import Event, EventParticipant
+from ..services.related import participants_restore
 from .base import ProvenanceMixin, RecordAdmin
 
 
@@ -48,6 +51,20 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         participants = EventParticipant.objects.select_related("company", "person")
         return super().get_queryset(request).prefetch_related(Prefetch("participants", queryset=participants))
+
+    def restore_lists(self, request: HttpRequest, form: forms.Form) -> None:
+        historic = getattr(form.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        snapshot = getattr(historic, "participants_snapshot", None)
+        if snapshot is None:
+            return
+        reason = self.change_reason(form, form.instance)
+        missing = participants_restore(event=form.instance, snapshot=snapshot, user=request.user, reason=reason)
+        if missing:
+            self.message_user(
+                request,
+                f"Participants that no longer exist were left out: {', '.join(missing)}.",
+                messages.WARNING,
+            )
 
     @admin.display(description="Participants")
     def participant_names(self, event: Event) -> str:

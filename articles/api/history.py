@@ -74,6 +74,13 @@ def _members(records: list[models.Model], field: models.ManyToManyField) -> dict
     return {history_id: frozenset(pks) for history_id, pks in held.items()}
 
 
+def _people(participants: list[dict] | None) -> str | None:
+    """An event's participants at one version, as text: "bitmain (subject), jihan-wu (founder)"."""
+    if not participants:
+        return None
+    return ", ".join(f"{p['company'] or p['person']} ({p['role']})" for p in participants)
+
+
 def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
     """Entries for one record's historical rows, given newest first."""
     if not records:
@@ -91,6 +98,10 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
                     changes.append({"field": field.name, "old": old, "new": new, "_field": field})
                     if field.is_relation:
                         references.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
+            if hasattr(record, "participants_snapshot"):
+                old, new = previous.participants_snapshot, record.participants_snapshot
+                if old != new:
+                    changes.append({"field": "participants", "old": _people(old), "new": _people(new), "_field": None})
             for field, members in lists.items():
                 old, new = members[previous.history_id], members[record.history_id]
                 if old != new:
@@ -114,6 +125,8 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
     for entry in entries:
         for change in entry["changes"]:
             field = change.pop("_field")
+            if field is None:  # already text
+                continue
             for side in ("old", "new"):
                 value = change[side]
                 if isinstance(value, frozenset):

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole
 from articles.models import Article, Company, Event, EventParticipant, Figure, Person
-from articles.services.records import record_save
+from articles.services.records import list_changes, record_save
 from articles.services.related import aliases_replace, participants_replace
 
 from .errors import validation_error_detail
@@ -82,7 +82,9 @@ class RecordSerializer(serializers.ModelSerializer):
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(validation_error_detail(exc)) from exc
-        self.save_related(instance, related, user=user, reason=reason)
+        if related:
+            with list_changes(instance):
+                self.save_related(instance, related, user=user, reason=reason)
         return instance
 
     def before_save(self, instance: models.Model) -> None:

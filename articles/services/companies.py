@@ -14,7 +14,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
-from .records import history_snapshot_m2m, record_save
+from .records import history_snapshot_related, record_save
 
 CHUNK = 1000
 
@@ -166,11 +166,13 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     # The events and articles whose participants or mentions changed are changed records too: new version
     # (stale pages are refused, the loader sees an editor's change) and a history entry saying why.
     events = Event.objects.filter(pk__in={p.event_id for p in [*participants, *collisions]}).order_by("pk")
-    _bump(Event, list(events), user, why)
+    events = list(events)
+    _bump(Event, events, user, why)
+    history_snapshot_related(Event, events)
     articles = list(Article.objects.filter(pk__in=mention_articles).order_by("pk"))
     _bump(Article, articles, user, why)
     # Their new history entries show their mention lists as the merge left them.
-    history_snapshot_m2m(Article, [*published, *articles])
+    history_snapshot_related(Article, [*published, *articles])
 
     # Names: every spelling of a duplicate becomes a spelling of the survivor, once.
     names = {survivor.name, *Alias.objects.filter(company_id=survivor.pk).values_list("name", flat=True)}

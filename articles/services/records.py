@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..choices import ReviewStatus
-from ..models import Figure
+from ..models import EventParticipant, Figure
 
 
 class StaleWriteError(Exception):
@@ -44,40 +44,65 @@ def _stamp_review(figure: Figure, previous_status: str | None, user: Any) -> Non
 SNAPSHOT_CHUNK = 1000
 
 
-def history_snapshot_m2m(model: type[models.Model], instances: Sequence[models.Model]) -> None:
-    """Make the newest history entry of each instance hold its current many-to-many lists (an article's
-    mentions), so that the history shows them as they were after every change.
+def history_snapshot_related(model: type[models.Model], instances: Sequence[models.Model]) -> None:
+    """Make the newest history entry of each instance hold its current lists: an article's mentions
+    (many-to-many), an event's participants. The history then shows them as every change left them.
 
-    Bulk writers (the loader, a merge) and ``record_save`` call it after writing the lists; a fixed number
-    of queries per thousand records.
+    The writers call it once the lists are written: ``record_save`` and the admin for one record, the loader
+    and a merge in bulk (a fixed number of queries per thousand records).
     """
-    history_model = model.history.model
-    fields = getattr(history_model, "_history_m2m_fields", None)
     ids = [instance.pk for instance in instances]
-    if not fields or not ids:
-        return
     for start in range(0, len(ids), SNAPSHOT_CHUNK):
         chunk = ids[start : start + SNAPSHOT_CHUNK]
+        history_model = model.history.model
         latest = dict(
             history_model.objects.filter(id__in=chunk)
             .values("id")
             .annotate(newest=Max("history_id"))
             .values_list("id", "newest")
         )
-        for field in fields:
-            snapshot = apps.get_model(model._meta.app_label, f"{history_model.__name__}_{field.name}")
-            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            snapshot.objects.filter(history_id__in=latest.values()).delete()
-            rows = field.remote_field.through.objects.filter(**{f"{source}_id__in": latest}).values_list(
-                "id", f"{source}_id", f"{target}_id"
-            )
-            snapshot.objects.bulk_create(
-                [
-                    snapshot(id=row_id, history_id=latest[owner], **{f"{source}_id": owner, f"{target}_id": other})
-                    for row_id, owner, other in rows
-                ],
-                batch_size=SNAPSHOT_CHUNK,
-            )
+        for field in getattr(history_model, "_history_m2m_fields", []):
+            _snapshot_many_to_many(history_model, field, latest)
+        if hasattr(history_model, "participants_snapshot"):
+            _snapshot_participants(history_model, latest)
+
+
+def _snapshot_many_to_many(history_model: type[models.Model], field: models.ManyToManyField, latest: dict) -> None:
+    snapshot = apps.get_model(history_model._meta.app_label, f"{history_model.__name__}_{field.name}")
+    source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+    snapshot.objects.filter(history_id__in=latest.values()).delete()
+    rows = field.remote_field.through.objects.filter(**{f"{source}_id__in": latest}).values_list(
+        "id", f"{source}_id", f"{target}_id"
+    )
+    snapshot.objects.bulk_create(
+        [
+            snapshot(id=row_id, history_id=latest[owner], **{f"{source}_id": owner, f"{target}_id": other})
+            for row_id, owner, other in rows
+        ],
+        batch_size=SNAPSHOT_CHUNK,
+    )
+
+
+def participants_of(event_ids: Iterable[int]) -> dict[int, list[dict[str, str | None]]]:
+    """Each event's participants as plain data, in a stable order: ``{company, person, role}`` by slug."""
+    held: dict[int, list] = {pk: [] for pk in event_ids}
+    rows = EventParticipant.objects.filter(event_id__in=held).values_list(
+        "event_id", "company__slug", "person__slug", "role"
+    )
+    for event_id, company, person, role in rows:
+        held[event_id].append({"company": company, "person": person, "role": role})
+    for participants in held.values():
+        participants.sort(key=lambda p: (p["company"] or "", p["person"] or "", p["role"]))
+    return held
+
+
+def _snapshot_participants(history_model: type[models.Model], latest: dict) -> None:
+    participants = participants_of(latest)
+    entries = [
+        history_model(history_id=history_id, participants_snapshot=participants[event_id])
+        for event_id, history_id in latest.items()
+    ]
+    history_model.objects.bulk_update(entries, ["participants_snapshot"], batch_size=SNAPSHOT_CHUNK)
 
 
 @transaction.atomic
@@ -114,22 +139,25 @@ def record_save(
     instance._change_reason = reason or None
     instance.save()
     if many_to_many:
-        with many_to_many_changes(instance):
+        with list_changes(instance):
             for name, related in many_to_many.items():
                 getattr(instance, name).set(related)
     return instance
 
 
 @contextmanager
-def many_to_many_changes(instance: models.Model) -> Iterator[None]:
-    """Changes made inside to ``instance``'s many-to-many lists go into its newest history entry (the one
-    its save just wrote) rather than one more entry per list, which is what simple-history's signal does."""
+def list_changes(instance: models.Model) -> Iterator[None]:
+    """Changes made inside to ``instance``'s lists (an article's mentions, an event's participants) go into its
+    newest history entry, the one its save just wrote, rather than into more entries of their own."""
+    if hasattr(instance, "skip_history_when_saving"):  # inside an outer list_changes, which snapshots
+        yield
+        return
     instance.skip_history_when_saving = True
     try:
         yield
     finally:
         del instance.skip_history_when_saving
-    history_snapshot_m2m(type(instance), [instance])
+    history_snapshot_related(type(instance), [instance])
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from ..models import Alias, Event, EventParticipant
+from ..models import Alias, Company, Event, EventParticipant, MergedCompany, Person
 
 
 def _stamp(instance: models.Model, user: Any, reason: str) -> models.Model:
@@ -53,3 +53,23 @@ def participants_replace(*, event: Event, participants: Iterable[dict], user: An
                 event=event, company=item.get("company"), person=item.get("person"), role=item["role"]
             )
             _stamp(participant, user, reason).save()
+
+
+def participants_restore(*, event: Event, snapshot: list[dict], user: Any, reason: str = "") -> list[str]:
+    """Give ``event`` the participants an earlier version had (its history entry's snapshot).
+
+    Slugs of companies merged since lead to the survivor; returns the slugs that no longer exist (left out).
+    """
+    merged = dict(MergedCompany.objects.values_list("slug", "into__slug"))
+    companies = Company.objects.in_bulk([merged.get(p["company"], p["company"]) for p in snapshot], field_name="slug")
+    people = Person.objects.in_bulk([p["person"] for p in snapshot if p["person"]], field_name="slug")
+    participants, missing = [], []
+    for item in snapshot:
+        company = companies.get(merged.get(item["company"], item["company"])) if item["company"] else None
+        person = people.get(item["person"]) if item["person"] else None
+        if company is None and person is None:
+            missing.append(item["company"] or item["person"])
+            continue
+        participants.append({"company": company, "person": person, "role": item["role"]})
+    participants_replace(event=event, participants=participants, user=user, reason=reason)
+    return missing
