@@ -230,6 +230,20 @@ class Quoted(Record):
     class Meta:
         abstract = True
 
+    def clean(self) -> None:
+        # Every check runs, so that the editor sees every wrong field at once.
+        errors: dict = {}
+        for check in self.clean_checks():
+            try:
+                check()
+            except ValidationError as exc:
+                errors.update(exc.update_error_dict({}))
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_checks(self) -> tuple:
+        return (self.clean_quote,)
+
     def clean_quote(self) -> None:
         try:
             body = self.article.body
@@ -276,15 +290,8 @@ class Event(Quoted):
             self.date_latest = provenance.period_bounds(self.end_date or self.date, self.date_precision)[1]
         super().save(*args, **kwargs)
 
-    def clean(self) -> None:
-        errors = {}
-        for check in (self.clean_quote, self.clean_dates):
-            try:
-                check()
-            except ValidationError as exc:
-                errors.update(exc.update_error_dict({}))
-        if errors:
-            raise ValidationError(errors)
+    def clean_checks(self) -> tuple:
+        return (self.clean_quote, self.clean_dates)
 
     def clean_dates(self) -> None:
         if self.date is None:
@@ -395,15 +402,8 @@ class Figure(Quoted):
     def __str__(self) -> str:
         return f"{self.as_reported} ({self.get_metric_display()})"
 
-    def clean(self) -> None:
-        errors = {}
-        for check in (self.clean_quote, self.clean_numbers, self.clean_period):
-            try:
-                check()
-            except ValidationError as exc:
-                errors.update(exc.update_error_dict({}))
-        if errors:
-            raise ValidationError(errors)
+    def clean_checks(self) -> tuple:
+        return (self.clean_quote, self.clean_numbers, self.clean_period)
 
     def clean_numbers(self) -> None:
         if not self.company_id and not getattr(self, "company", None) and not self.subject:

@@ -101,16 +101,28 @@ def _validate_unique_names(names: list[str]) -> list[str]:
     return names
 
 
-class CompanySerializer(RecordSerializer):
-    api_url = serializers.HyperlinkedIdentityField(view_name="company-detail", lookup_field="slug")
+class NamedSerializer(RecordSerializer):
+    """A company or a person: a name with its aliases, written as a whole list."""
+
     aliases = AliasNamesField(
         required=False, help_text="Every other spelling of the name; writing the list replaces the aliases."
     )
+    related_fields = ("aliases",)
+
+    def validate_aliases(self, names: list[str]) -> list[str]:
+        return _validate_unique_names(names)
+
+    def save_related(self, instance, related, *, user, reason):
+        if "aliases" in related:
+            aliases_replace(owner=instance, names=related["aliases"], user=user, reason=reason)
+
+
+class CompanySerializer(NamedSerializer):
+    api_url = serializers.HyperlinkedIdentityField(view_name="company-detail", lookup_field="slug")
     parent = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles that mention the company.")
     event_count = serializers.IntegerField(read_only=True, help_text="Events the company takes part in.")
     figure_count = serializers.IntegerField(read_only=True, help_text="Figures about the company.")
-    related_fields = ("aliases",)
 
     class Meta:
         model = Company
@@ -134,23 +146,12 @@ class CompanySerializer(RecordSerializer):
             "change_reason",
         ]
 
-    def validate_aliases(self, names: list[str]) -> list[str]:
-        return _validate_unique_names(names)
 
-    def save_related(self, instance, related, *, user, reason):
-        if "aliases" in related:
-            aliases_replace(owner=instance, names=related["aliases"], user=user, reason=reason)
-
-
-class PersonSerializer(RecordSerializer):
+class PersonSerializer(NamedSerializer):
     api_url = serializers.HyperlinkedIdentityField(view_name="person-detail", lookup_field="slug")
-    aliases = AliasNamesField(
-        required=False, help_text="Every other spelling of the name; writing the list replaces the aliases."
-    )
     affiliation = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles that mention the person.")
     event_count = serializers.IntegerField(read_only=True, help_text="Events the person takes part in.")
-    related_fields = ("aliases",)
 
     class Meta:
         model = Person
@@ -170,13 +171,6 @@ class PersonSerializer(RecordSerializer):
             "updated_at",
             "change_reason",
         ]
-
-    def validate_aliases(self, names: list[str]) -> list[str]:
-        return _validate_unique_names(names)
-
-    def save_related(self, instance, related, *, user, reason):
-        if "aliases" in related:
-            aliases_replace(owner=instance, names=related["aliases"], user=user, reason=reason)
 
 
 def unique_key(model: type[models.Model], article_id: int | None, text: str) -> str:
