@@ -154,3 +154,11 @@ def test_an_error_asked_for_as_csv_is_still_json(client):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert "value__gte" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_records_own_address_is_not_narrowed_by_list_filters(curated, client):
+    figure = Figure.objects.get(article__slug="bitmain-q1-2019-loss", key="q1-2019-net-loss")
+    response = client.get(f"/api/figures/{figure.pk}/", {"company": "canaan"})
+    assert response.status_code == 200
+    assert response.json()["company"] == "bitmain"

@@ -85,6 +85,12 @@ class RecordViewSet(viewsets.ModelViewSet):
             return self.detail_queryset.all()
         return super().get_queryset()
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Filters choose among records; one record's own address is not narrowed by them.
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_serializer_class(self):
         # The browsable API renders the list page's POST form with the list action: give it the full form.
         listing = self.action == "list" and self.request is not None and self.request.method == "GET"
