@@ -220,6 +220,7 @@ def test_a_changed_fixture_updates_untouched_records_with_a_history_entry(fixtur
     report = fixtures_load(paths=[fixtures_copy])
     event.refresh_from_db()
     assert event.summary == "A new summary." and event.version == 2
+    assert event.fixture_version == event.version  # the next load need not re-read it
     assert [(p.company.slug, p.role) for p in event.participants.all()] == [("bitmain", "subject")]
     assert report.counts["events"].updated == 1 and report.counts["events"].unchanged == Event.objects.count() - 1
     latest = event.history.first()

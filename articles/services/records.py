@@ -83,17 +83,23 @@ def _snapshot_many_to_many(history_model: type[models.Model], field: models.Many
     )
 
 
+def participants_snapshot(participants: Iterable[tuple[str | None, str | None, str]]) -> list[dict[str, str | None]]:
+    """Participants ``(company slug, person slug, role)`` as a history entry keeps them, in a stable order."""
+    return [
+        {"company": company, "person": person, "role": role}
+        for company, person, role in sorted(participants, key=lambda p: (p[0] or "", p[1] or "", p[2]))
+    ]
+
+
 def participants_of(event_ids: Iterable[int]) -> dict[int, list[dict[str, str | None]]]:
-    """Each event's participants as plain data, in a stable order: ``{company, person, role}`` by slug."""
+    """Each event's participants as a history entry keeps them."""
     held: dict[int, list] = {pk: [] for pk in event_ids}
     rows = EventParticipant.objects.filter(event_id__in=held).values_list(
         "event_id", "company__slug", "person__slug", "role"
     )
     for event_id, company, person, role in rows:
-        held[event_id].append({"company": company, "person": person, "role": role})
-    for participants in held.values():
-        participants.sort(key=lambda p: (p["company"] or "", p["person"] or "", p["role"]))
-    return held
+        held[event_id].append((company, person, role))
+    return {event_id: participants_snapshot(participants) for event_id, participants in held.items()}
 
 
 def _snapshot_participants(history_model: type[models.Model], latest: dict) -> None:
@@ -102,7 +108,8 @@ def _snapshot_participants(history_model: type[models.Model], latest: dict) -> N
         history_model(history_id=history_id, participants_snapshot=participants[event_id])
         for event_id, history_id in latest.items()
     ]
-    history_model.objects.bulk_update(entries, ["participants_snapshot"], batch_size=SNAPSHOT_CHUNK)
+    # Small batches: bulk_update writes one CASE with a branch per row, which each row scans.
+    history_model.objects.bulk_update(entries, ["participants_snapshot"], batch_size=100)
 
 
 @transaction.atomic
