@@ -40,6 +40,17 @@ class ParticipantsSnapshot(models.Model):
         abstract = True
 
 
+class AliasesSnapshot(models.Model):
+    """Gives a company's or person's history entries the aliases it had then (services.records keeps it)."""
+
+    aliases_snapshot = models.JSONField(
+        null=True, blank=True, help_text="The aliases at this version: [{name, garbled, note}, ...]."
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Record(models.Model):
     """Fields every curated record has: optimistic-locking version, timestamps, loader fingerprint."""
 
@@ -83,7 +94,7 @@ class Company(Record):
         help_text="The parent company of a subsidiary.",
     )
     description = models.TextField(blank=True)
-    history = History()
+    history = History(bases=[AliasesSnapshot])
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +122,7 @@ class Person(Record):
     title = models.CharField(max_length=200, blank=True, help_text='What they are, e.g. "CEO of Auradine".')
     affiliation = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
     description = models.TextField(blank=True)
-    history = History()
+    history = History(bases=[AliasesSnapshot])
 
     class Meta:
         ordering = ["name"]

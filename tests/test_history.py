@@ -13,7 +13,7 @@ from django.urls import reverse
 from articles.choices import ReviewStatus
 from articles.models import Article, Company, Event, Figure
 from articles.services.fixtures import fixtures_load
-from articles.services.records import record_save
+from articles.services.records import list_changes, record_save
 
 from .conftest import FIXTURES_DIR
 from .test_admin import AURADINE_ARTICLE, AURADINE_QUOTE, auradine_figure, change_url, changeform_data, form_errors
@@ -308,3 +308,57 @@ def test_revert_restores_an_events_earlier_participants(curated, editor_client, 
     assert {(p.company_id, p.person_id, p.role) for p in event.participants.all()} == before
     assert event.history.count() == 3
     assert event.history.first().participants_snapshot == event.history.earliest().participants_snapshot
+
+
+def test_the_loaders_history_entry_of_a_company_holds_its_aliases(curated):
+    [entry] = Company.objects.get(slug="bitmain").history.all()
+    snapshot = {alias["name"]: alias for alias in entry.aliases_snapshot}
+    assert {"Betland", "Battle", "Etherdo"} <= set(snapshot)
+    assert snapshot["Betland"]["garbled"] is True and snapshot["Betland"]["note"]
+
+
+def test_an_alias_fix_through_the_api_is_one_company_history_entry_with_old_and_new(curated, editor):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(editor)
+    canaan = Company.objects.get(slug="canaan")
+    names = sorted(canaan.aliases.values_list("name", flat=True))
+    response = client.patch(
+        "/api/companies/canaan/",
+        {"aliases": [*names, "Jianan Yunzhi"], "change_reason": "its Chinese name"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert canaan.history.count() == 2
+    [latest, _] = client.get("/api/companies/canaan/history/").json()
+    change = next(c for c in latest["changes"] if c["field"] == "aliases")
+    assert "Jianan Yunzhi" not in change["old"] and "Jianan Yunzhi" in change["new"]
+    assert "Cannan Creative (garbled)" in change["new"]
+    assert (latest["user"], latest["reason"]) == ("editor", "its Chinese name")
+
+
+def test_an_api_change_that_leaves_the_lists_alone_shows_no_list_change(curated, editor):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(editor)
+    event = hearing()
+    assert client.patch(f"/api/events/{event.pk}/", {"summary": "Shorter."}, format="json").status_code == 200
+    [latest, _] = client.get(f"/api/events/{event.pk}/history/").json()
+    assert [c["field"] for c in latest["changes"]] == ["summary"]
+
+
+def test_revert_restores_a_companys_earlier_aliases(curated, editor_client, editor):
+    from articles.services.related import aliases_replace
+
+    bitmain = Company.objects.get(slug="bitmain")
+    before = set(bitmain.aliases.values_list("name", "garbled", "note"))
+    record_save(instance=bitmain, user=editor)
+    with list_changes(bitmain):
+        aliases_replace(owner=bitmain, names=["Bitmain Technologies"], user=editor, reason="trim")
+    url = reverse("admin:articles_company_simple_history", args=[bitmain.pk, bitmain.history.earliest().history_id])
+    page = editor_client.get(url)
+    response = editor_client.post(url, changeform_data(page, change_reason="The garbles are real"))
+    assert response.status_code == 302, form_errors(response)
+    assert set(bitmain.aliases.values_list("name", "garbled", "note")) == before

@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from ..services.records import StaleWriteError, list_changes, record_delete, record_save
+from ..services.related import aliases_restore
 
 # The history keeps reasons of any length; the form keeps them to a readable size.
 REASON_MAX_LENGTH = 1000
@@ -137,7 +138,13 @@ class RecordAdmin(SimpleHistoryAdmin):
                 self.save_formset(request, form, formset, change=change)
 
     def restore_lists(self, request: HttpRequest, form: forms.Form) -> None:
-        """On a revert, bring back the lists the old version had that its form does not carry."""
+        """On a revert, bring back the lists the old version had that its form does not carry: here a
+        company's or person's aliases (events override it for their participants)."""
+        historic = getattr(form.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        snapshot = getattr(historic, "aliases_snapshot", None)
+        if snapshot is not None:
+            reason = self.change_reason(form, form.instance)
+            aliases_restore(owner=form.instance, snapshot=snapshot, user=request.user, reason=reason)
 
     def save_formset(self, request: HttpRequest, form: forms.Form, formset: Any, change: bool) -> None:
         reason = self.change_reason(form)

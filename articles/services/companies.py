@@ -118,11 +118,13 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     moved["figures"] = _repoint_records(
         Figure, "company", list(Figure.objects.filter(company_id__in=duplicate_ids)), survivor, user, why
     )
-    moved["people"] = _repoint_records(
-        Person, "affiliation", list(Person.objects.filter(affiliation_id__in=duplicate_ids)), survivor, user, why
-    )
+    people = list(Person.objects.filter(affiliation_id__in=duplicate_ids))
+    moved["people"] = _repoint_records(Person, "affiliation", people, survivor, user, why)
+    history_snapshot_related(Person, people)
     subsidiaries = Company.objects.filter(parent_id__in=duplicate_ids).exclude(pk__in=[survivor.pk, *duplicate_ids])
-    moved["subsidiaries"] = _repoint_records(Company, "parent", list(subsidiaries), survivor, user, why)
+    subsidiaries = list(subsidiaries)
+    moved["subsidiaries"] = _repoint_records(Company, "parent", subsidiaries, survivor, user, why)
+    history_snapshot_related(Company, subsidiaries)
 
     # Mentions: a plain many-to-many table (no history); an article that mentions both keeps one row.
     through = Article.companies.through

@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..choices import ReviewStatus
-from ..models import EventParticipant, Figure
+from ..models import Alias, EventParticipant, Figure
 
 
 class StaleWriteError(Exception):
@@ -46,25 +46,31 @@ SNAPSHOT_CHUNK = 1000
 
 def history_snapshot_related(model: type[models.Model], instances: Sequence[models.Model]) -> None:
     """Make the newest history entry of each instance hold its current lists: an article's mentions
-    (many-to-many), an event's participants. The history then shows them as every change left them.
+    (many-to-many), an event's participants, a company's or person's aliases. The history then shows them
+    as every change left them.
 
     The writers call it once the lists are written: ``record_save`` and the admin for one record, the loader
     and a merge in bulk (a fixed number of queries per thousand records).
     """
+    history_model = model.history.model
+    lists = getattr(history_model, "_history_m2m_fields", None)
+    if not (lists or hasattr(history_model, "participants_snapshot") or hasattr(history_model, "aliases_snapshot")):
+        return
     ids = [instance.pk for instance in instances]
     for start in range(0, len(ids), SNAPSHOT_CHUNK):
         chunk = ids[start : start + SNAPSHOT_CHUNK]
-        history_model = model.history.model
         latest = dict(
             history_model.objects.filter(id__in=chunk)
             .values("id")
             .annotate(newest=Max("history_id"))
             .values_list("id", "newest")
         )
-        for field in getattr(history_model, "_history_m2m_fields", []):
+        for field in lists or []:
             _snapshot_many_to_many(history_model, field, latest)
         if hasattr(history_model, "participants_snapshot"):
-            _snapshot_participants(history_model, latest)
+            _snapshot_json(history_model, latest, "participants_snapshot", participants_of(latest))
+        if hasattr(history_model, "aliases_snapshot"):
+            _snapshot_json(history_model, latest, "aliases_snapshot", aliases_of(model, latest))
 
 
 def _snapshot_many_to_many(history_model: type[models.Model], field: models.ManyToManyField, latest: dict) -> None:
@@ -102,14 +108,25 @@ def participants_of(event_ids: Iterable[int]) -> dict[int, list[dict[str, str | 
     return {event_id: participants_snapshot(participants) for event_id, participants in held.items()}
 
 
-def _snapshot_participants(history_model: type[models.Model], latest: dict) -> None:
-    participants = participants_of(latest)
-    entries = [
-        history_model(history_id=history_id, participants_snapshot=participants[event_id])
-        for event_id, history_id in latest.items()
-    ]
+def aliases_snapshot(aliases: Iterable[tuple[str, bool, str]]) -> list[dict[str, Any]]:
+    """Aliases ``(name, garbled, note)`` as a history entry keeps them, in a stable order."""
+    return [{"name": name, "garbled": garbled, "note": note} for name, garbled, note in sorted(aliases)]
+
+
+def aliases_of(model: type[models.Model], owner_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each company's or person's aliases as a history entry keeps them."""
+    owner = model._meta.model_name  # "company" or "person"
+    held: dict[int, list] = {pk: [] for pk in owner_ids}
+    rows = Alias.objects.filter(**{f"{owner}_id__in": held}).values_list(f"{owner}_id", "name", "garbled", "note")
+    for owner_id, name, garbled, note in rows:
+        held[owner_id].append((name, garbled, note))
+    return {owner_id: aliases_snapshot(aliases) for owner_id, aliases in held.items()}
+
+
+def _snapshot_json(history_model: type[models.Model], latest: dict, field: str, values: dict) -> None:
+    entries = [history_model(history_id=history_id, **{field: values[pk]}) for pk, history_id in latest.items()]
     # Small batches: bulk_update writes one CASE with a branch per row, which each row scans.
-    history_model.objects.bulk_update(entries, ["participants_snapshot"], batch_size=100)
+    history_model.objects.bulk_update(entries, [field], batch_size=100)
 
 
 @transaction.atomic
@@ -145,10 +162,9 @@ def record_save(
     instance._history_user = user if getattr(user, "is_authenticated", False) else None
     instance._change_reason = reason or None
     instance.save()
-    if many_to_many:
-        with list_changes(instance):
-            for name, related in many_to_many.items():
-                getattr(instance, name).set(related)
+    with list_changes(instance):
+        for name, related in (many_to_many or {}).items():
+            getattr(instance, name).set(related)
     return instance
 
 

@@ -73,3 +73,22 @@ def participants_restore(*, event: Event, snapshot: list[dict], user: Any, reaso
         participants.append({"company": company, "person": person, "role": item["role"]})
     participants_replace(event=event, participants=participants, user=user, reason=reason)
     return missing
+
+
+def aliases_restore(*, owner: models.Model, snapshot: list[dict], user: Any, reason: str = "") -> None:
+    """Give a company or person the aliases an earlier version had (its history entry's snapshot)."""
+    owner_field = owner._meta.model_name
+    wanted = {alias["name"]: alias for alias in snapshot}
+    for alias in Alias.objects.filter(**{owner_field: owner}):
+        old = wanted.get(alias.name)
+        if old is None:
+            _stamp(alias, user, reason).delete()
+            continue
+        if (alias.garbled, alias.note) != (old["garbled"], old["note"]):
+            alias.garbled, alias.note = old["garbled"], old["note"]
+            _stamp(alias, user, reason).save()
+        del wanted[alias.name]
+    for name, old in wanted.items():
+        alias = Alias(**{owner_field: owner}, name=name, garbled=old["garbled"], note=old["note"])
+        alias.full_clean()
+        _stamp(alias, user, reason).save()
