@@ -362,3 +362,20 @@ def test_revert_restores_a_companys_earlier_aliases(curated, editor_client, edit
     response = editor_client.post(url, changeform_data(page, change_reason="The garbles are real"))
     assert response.status_code == 302, form_errors(response)
     assert set(bitmain.aliases.values_list("name", "garbled", "note")) == before
+
+
+def test_the_admin_history_page_shows_what_a_list_change_did(curated, editor_client, editor):
+    from articles.services.related import participants_replace
+
+    event = hearing()
+    record_save(instance=event, user=editor, reason="only the senator")
+    with list_changes(event):
+        warren = event.participants.get(person__slug="elizabeth-warren").person
+        participants_replace(
+            event=event, participants=[{"company": None, "person": warren, "role": "speaker"}], user=editor
+        )
+    page = editor_client.get(reverse("admin:articles_event_history", args=[event.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<strong>participants:</strong>" in html
+    assert "→ elizabeth-warren (speaker)" in html

@@ -15,12 +15,14 @@ from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from ..services.records import StaleWriteError, list_changes, record_delete, record_save
 from ..services.related import aliases_restore
+from ..snapshots import snapshot_changes
 
 # The history keeps reasons of any length; the form keeps them to a readable size.
 REASON_MAX_LENGTH = 1000
@@ -100,6 +102,7 @@ class RecordAdmin(SimpleHistoryAdmin):
     change forms are version-checked."""
 
     form = RecordForm
+    history_list_display = ["lists"]
     change_fields = ("change_reason", "version")
     change_fieldset_name = "This change"
 
@@ -136,6 +139,13 @@ class RecordAdmin(SimpleHistoryAdmin):
             form.save_m2m()
             for formset in formsets:
                 self.save_formset(request, form, formset, change=change)
+
+    def lists(self, record: models.Model) -> SafeString | str:
+        """The history page's column for the lists an entry keeps a copy of (participants, aliases)."""
+        previous = record.prev_record
+        if previous is None:
+            return ""
+        return format_html_join(mark_safe("<br>"), "<strong>{}:</strong> {} → {}", snapshot_changes(previous, record))
 
     def restore_lists(self, request: HttpRequest, form: forms.Form) -> None:
         """On a revert, bring back the lists the old version had that its form does not carry: here a

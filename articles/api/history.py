@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
 
+from articles.snapshots import snapshot_changes
+
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 NOT_SHOWN = {
     "id",
@@ -74,20 +76,6 @@ def _members(records: list[models.Model], field: models.ManyToManyField) -> dict
     return {history_id: frozenset(pks) for history_id, pks in held.items()}
 
 
-def _participants(participants: list[dict]) -> str | None:
-    """An event's participants at one version, as text: "bitmain (subject), jihan-wu (founder)"."""
-    return ", ".join(f"{p['company'] or p['person']} ({p['role']})" for p in participants) or None
-
-
-def _aliases(aliases: list[dict]) -> str | None:
-    """A company's or person's aliases at one version, as text: "Battle (garbled), Bitmain Technologies"."""
-    return ", ".join(f"{a['name']} (garbled)" if a["garbled"] else a["name"] for a in aliases) or None
-
-
-# The lists a history entry keeps a copy of: (field in the changes, column of the history entry, as text).
-SNAPSHOTS = [("participants", "participants_snapshot", _participants), ("aliases", "aliases_snapshot", _aliases)]
-
-
 def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
     """Entries for one record's historical rows, given newest first."""
     if not records:
@@ -105,12 +93,8 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
                     changes.append({"field": field.name, "old": old, "new": new, "_field": field})
                     if field.is_relation:
                         references.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
-            for name, field_name, text in SNAPSHOTS:
-                if hasattr(record, field_name):
-                    old, new = getattr(previous, field_name), getattr(record, field_name)
-                    # null: an entry written before the snapshot existed; nothing to compare with.
-                    if old is not None and new is not None and old != new:
-                        changes.append({"field": name, "old": text(old), "new": text(new), "_field": None})
+            for name, old, new in snapshot_changes(previous, record):
+                changes.append({"field": name, "old": old, "new": new, "_field": None})
             for field, members in lists.items():
                 old, new = members[previous.history_id], members[record.history_id]
                 if old != new:
