@@ -25,26 +25,20 @@ from .choices import (
 
 
 def History(**options) -> HistoricalRecords:  # noqa: N802 - reads like the field it makes
-    """History for a curated model: every change with its author, time and (unlimited) reason."""
-    return HistoricalRecords(history_change_reason_field=models.TextField(null=True), **options)
+    """History for a curated model: every change with its author, time, (unlimited) reason and lists.
+
+    Entries are written by one function only, ``articles.services.history.history_write`` (simple-history's own
+    signal writer is switched off by ``SIMPLE_HISTORY_ENABLED = False``); simple-history provides the tables,
+    the admin's history page and its revert form.
+    """
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True), bases=[HistoryLists], **options)
 
 
-class ParticipantsSnapshot(models.Model):
-    """Gives an event's history entries the participants the event had then (services.records keeps it)."""
+class HistoryLists(models.Model):
+    """The lists a record had at one version (an article's mentions, an event's participants, aliases)."""
 
-    participants_snapshot = models.JSONField(
-        null=True, blank=True, help_text="The participants at this version: [{company, person, role}, ...]."
-    )
-
-    class Meta:
-        abstract = True
-
-
-class AliasesSnapshot(models.Model):
-    """Gives a company's or person's history entries the aliases it had then (services.records keeps it)."""
-
-    aliases_snapshot = models.JSONField(
-        null=True, blank=True, help_text="The aliases at this version: [{name, garbled, note}, ...]."
+    lists = models.JSONField(
+        null=True, blank=True, help_text='The record\'s lists at this version, e.g. {"aliases": [...]}.'
     )
 
     class Meta:
@@ -52,29 +46,20 @@ class AliasesSnapshot(models.Model):
 
 
 class Record(models.Model):
-    """Fields every curated record has: optimistic-locking version, timestamps, loader fingerprint."""
+    """Fields every curated record has: the optimistic-locking version and timestamps.
+
+    The version is raised by ``articles.services.base.version_bump`` and nowhere else; stale-write checks
+    (admin, API If-Match, the loader) compare it.
+    """
 
     version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Incremented on every save; a stale write is refused."
+        default=1, editable=False, help_text="Raised on every change; a write based on an older one is refused."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # What load_fixtures last wrote, so a reload can tell an editor's change from its own.
-    fixture_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
-    # The version load_fixtures last wrote or confirmed: a row still at it holds what the fingerprint says.
-    fixture_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs) -> None:
-        # Every save of an existing row bumps the version that stale-write checks (admin, If-Match) compare.
-        if not self._state.adding:
-            self.version += 1
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
-        super().save(*args, **kwargs)
 
 
 class Company(Record):
@@ -94,7 +79,7 @@ class Company(Record):
         help_text="The parent company of a subsidiary.",
     )
     description = models.TextField(blank=True)
-    history = History(bases=[AliasesSnapshot])
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -122,7 +107,7 @@ class Person(Record):
     title = models.CharField(max_length=200, blank=True, help_text='What they are, e.g. "CEO of Auradine".')
     affiliation = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
     description = models.TextField(blank=True)
-    history = History(bases=[AliasesSnapshot])
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -140,7 +125,6 @@ class Alias(models.Model):
     name = models.CharField(max_length=200)
     garbled = models.BooleanField(default=False, help_text="A misspelling or mistranslation, not a real name.")
     note = models.CharField(max_length=500, blank=True)
-    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -207,8 +191,7 @@ class Article(Record):
     notes = models.TextField(blank=True, help_text="What editors know about the article and its capture.")
     companies = models.ManyToManyField(Company, blank=True, related_name="articles")
     people = models.ManyToManyField(Person, blank=True, related_name="articles")
-    # The mention lists are part of each history entry (see services.records.history_snapshot_related).
-    history = History(m2m_fields=[companies, people])
+    history = History()
 
     class Meta:
         ordering = ["-published_on", "slug"]
@@ -276,7 +259,7 @@ class Event(Quoted):
     # The last day the (possibly imprecise) date or span covers; date filters compare against it.
     date_latest = models.DateField(editable=False, null=True)
     note = models.TextField(blank=True, help_text="Editor's note.")
-    history = History(bases=[ParticipantsSnapshot])
+    history = History()
 
     class Meta:
         ordering = ["date", "article", "key"]
@@ -294,12 +277,6 @@ class Event(Quoted):
 
     def __str__(self) -> str:
         return self.title
-
-    def save(self, *args, **kwargs) -> None:
-        # A derived column: kept in step with the date on every save (bulk writes set it via clean()).
-        if self.date:
-            self.date_latest = provenance.period_bounds(self.end_date or self.date, self.date_precision)[1]
-        super().save(*args, **kwargs)
 
     def clean_checks(self) -> tuple:
         return (self.clean_quote, self.clean_dates)
@@ -321,7 +298,6 @@ class EventParticipant(models.Model):
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
     role = models.CharField(max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.SUBJECT)
-    history = History()
 
     class Meta:
         ordering = ["event", "id"]
@@ -435,3 +411,44 @@ class Figure(Quoted):
             raise ValidationError({"period_end": "Give both ends of the period (a point in time has start = end)."})
         if self.period_start and self.period_end < self.period_start:
             raise ValidationError({"period_end": "The period ends before it starts."})
+
+
+class FixtureFile(models.Model):
+    """A fixture file as ``load_fixtures`` last loaded it: a reload skips a file whose checksum is unchanged."""
+
+    path = models.CharField(max_length=500, unique=True, help_text="Relative to the folder it was loaded from.")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file's bytes.")
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class FixtureRecord(models.Model):
+    """What ``load_fixtures`` last wrote of one record, so a reload tells an editor's change from its own.
+
+    The loader's bookkeeping lives here, not on the domain tables: the record's natural key (a slug, or
+    ``article-slug/key`` for events and figures), the file it came from, a fingerprint of the values the
+    loader wrote and the record's version right after that write. A record whose version has moved on since
+    was changed by someone else, and the loader keeps it.
+    """
+
+    model = models.CharField(max_length=20, help_text="company, person, article, event or figure.")
+    key = models.CharField(max_length=260)
+    source = models.CharField(max_length=500, help_text="The fixture file, relative to the loaded folder.")
+    fingerprint = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(help_text="The record's version right after the loader wrote it.")
+
+    class Meta:
+        ordering = ["model", "key"]
+        constraints = [models.UniqueConstraint(fields=["model", "key"], name="articles_fixturerecord_unique_key")]
+        indexes = [
+            # A reload looks up the records of the files it re-reads.
+            models.Index(fields=["source"], name="articles_fixturerecord_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.key}"

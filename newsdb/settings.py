@@ -51,6 +51,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The loader writes in one long transaction; wait for it rather than fail with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers take the database's write lock when their transaction starts, so a read-then-write (a version
+    # check, the loader's plan) can never be overtaken by another writer between the read and the write.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+
+# History entries are written by articles.services.history.history_write alone (with the record's lists);
+# simple-history's signal writer would add a second, list-less entry on every save.
+SIMPLE_HISTORY_ENABLED = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",

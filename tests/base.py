@@ -7,6 +7,7 @@ authentication), and that every write leaves one history entry naming the editor
 """
 
 import datetime
+from html.parser import HTMLParser
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -337,3 +338,80 @@ READ_ONLY_FIELDS = {
     "events",
     "figures",
 }
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser would submit from each ``<form method=post>`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[list[tuple[str, str]]] = []
+        self.fields: list[tuple[str, str]] = []
+        self.in_form = False
+        self.textarea: str | None = None
+        self.text: list[str] = []
+        self.select: str | None = None
+        self.select_multiple = False
+        self.options: list[tuple[str, bool]] = []
+        self.option: tuple[str, bool] | None = None
+        self.option_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self.in_form, self.fields = True, []
+            self.forms.append(self.fields)
+        if not self.in_form:
+            return
+        if tag == "input" and a.get("name") and "disabled" not in a:
+            kind = (a.get("type") or "text").lower()
+            if kind in {"checkbox", "radio"}:
+                if "checked" in a:
+                    self.fields.append((a["name"], a.get("value", "on")))
+            elif kind not in {"submit", "button", "image", "reset", "file"}:
+                self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "textarea" and a.get("name"):
+            self.textarea, self.text = a["name"], []
+        elif tag == "select" and a.get("name"):
+            self.select, self.select_multiple, self.options = a["name"], "multiple" in a, []
+        elif tag == "option" and self.select is not None:
+            self.option, self.option_text = (a.get("value"), "selected" in a), []
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.text.append(data)
+        if self.option is not None:
+            self.option_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.in_form = False
+        elif tag == "textarea" and self.textarea is not None:
+            text = "".join(self.text)
+            # HTML drops one newline right after <textarea>; a browser submits line breaks as CRLF.
+            text = text[1:] if text.startswith("\n") else text
+            self.fields.append((self.textarea, text.replace("\r\n", "\n").replace("\n", "\r\n")))
+            self.textarea = None
+        elif tag == "option" and self.option is not None:
+            value, selected = self.option
+            self.options.append((value if value is not None else "".join(self.option_text).strip(), selected))
+            self.option = None
+        elif tag == "select" and self.select is not None:
+            chosen = [value for value, selected in self.options if selected]
+            if not chosen and not self.select_multiple and self.options:
+                chosen = [self.options[0][0]]
+            self.fields.extend((self.select, value) for value in chosen)
+            self.select = None
+
+
+def browser_post_data(html: str, submit: str = "_save") -> dict[str, list[str]]:
+    """What a browser posts back from the page's main form (the one with the most fields, not the logout
+    button's), unchanged: every field and every inline form, with textareas in CRLF, as the test client's
+    ``post`` takes it (a list per name)."""
+    reader = _FormReader()
+    reader.feed(html)
+    data: dict[str, list[str]] = {}
+    for name, value in max(reader.forms, key=len):
+        data.setdefault(name, []).append(value)
+    data[submit] = ["Save"]
+    return data

@@ -6,14 +6,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
-from articles.services.fixtures import fixtures_load
-
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
 
 @pytest.fixture
 def curated(db):
     """The real curated data set, loaded through the loader."""
+    from articles.services.fixtures import fixtures_load
+
     return fixtures_load(paths=[FIXTURES_DIR])
 
 

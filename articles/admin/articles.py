@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from ..models import Article, Event, Figure
+from ..services.articles import article_delete, article_save
 from .base import RecordAdmin, VersionedInline
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
@@ -66,6 +67,8 @@ class ArticleAdmin(RecordAdmin):
     prepopulated_fields = {"slug": ["title"]}
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [EventInline, FigureInline]
+    save_service = article_save
+    delete_service = article_delete
     fieldsets = [
         (None, {"fields": ["title", "slug", "publisher", "authors", ("published_on", "published_precision"), "url"]}),
         ("Text", {"fields": [("language", "translated_from"), "body", "notes"]}),

@@ -11,11 +11,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ..models import Alias, Article, Company, EventParticipant, Figure, Person
-from ..services.companies import CompanyMergeError, company_merge
-from .base import REASON_MAX_LENGTH, RecordAdmin
+from ..services.companies import CompanyMergeError, company_delete, company_merge, company_save
+from ..services.people import person_delete, person_save
+from .base import REASON_MAX_LENGTH, ListInline, RecordAdmin
 
 
-class CompanyAliasInline(admin.TabularInline):
+class CompanyAliasInline(ListInline):
     model = Alias
     fk_name = "company"
     fields = ["name", "garbled", "note"]
@@ -77,6 +78,9 @@ class CompanyAdmin(RecordAdmin):
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [CompanyAliasInline]
+    list_inlines = {"aliases": CompanyAliasInline}
+    save_service = company_save
+    delete_service = company_delete
     actions = ["merge_companies"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -127,6 +131,9 @@ class PersonAdmin(RecordAdmin):
     autocomplete_fields = ["affiliation"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PersonAliasInline]
+    list_inlines = {"aliases": PersonAliasInline}
+    save_service = person_save
+    delete_service = person_delete
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("aliases")

@@ -1,17 +1,15 @@
 """Events, with their participants inline and the article's text beside them."""
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
-from ..models import Event, EventParticipant
-from ..services.related import participants_restore
-from .base import ProvenanceMixin, RecordAdmin
+from ..models import Event, EventParticipant, MergedCompany
+from ..services.events import event_delete, event_save
+from .base import ListInline, ProvenanceMixin, RecordAdmin
 
 
-class ParticipantInline(admin.TabularInline):
+class ParticipantInline(ListInline):
     model = EventParticipant
     fields = ["company", "person", "role"]
     autocomplete_fields = ["company", "person"]
@@ -35,6 +33,9 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
     autocomplete_fields = ["article"]
     readonly_fields = ["article_text"]
     inlines = [ParticipantInline]
+    list_inlines = {"participants": ParticipantInline}
+    save_service = event_save
+    delete_service = event_delete
     fieldsets = [
         (None, {"fields": ["article", "key", "title", "summary", "type"]}),
         ("When", {"fields": [("date", "date_precision"), "end_date"]}),
@@ -52,19 +53,17 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
         participants = EventParticipant.objects.select_related("company", "person")
         return super().get_queryset(request).prefetch_related(Prefetch("participants", queryset=participants))
 
-    def restore_lists(self, request: HttpRequest, form: forms.Form) -> None:
-        historic = getattr(form.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
-        snapshot = getattr(historic, "participants_snapshot", None)
-        if snapshot is None:
-            return
-        reason = self.change_reason(form, form.instance)
-        missing = participants_restore(event=form.instance, snapshot=snapshot, user=request.user, reason=reason)
-        if missing:
-            self.message_user(
-                request,
-                f"Participants that no longer exist were left out: {', '.join(missing)}.",
-                messages.WARNING,
-            )
+    def revert_lists(self, lists: dict) -> dict:
+        """The old version's participants; a company merged since then is its survivor."""
+        participants = lists.get("participants")
+        if participants is None:
+            return {}
+        merged = dict(MergedCompany.objects.values_list("slug", "into__slug"))
+        return {
+            "participants": [
+                {**p, "company": merged.get(p["company"], p["company"]) if p["company"] else None} for p in participants
+            ]
+        }
 
     @admin.display(description="Participants")
     def participant_names(self, event: Event) -> str:

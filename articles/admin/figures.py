@@ -7,7 +7,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..models import Figure
-from ..services.figures import FigureReviewError, figures_mark_disputed, figures_mark_verified
+from ..services.figures import (
+    FigureReviewError,
+    figure_delete,
+    figure_save,
+    figures_mark_disputed,
+    figures_mark_verified,
+)
 from .base import ProvenanceMixin, RecordAdmin
 
 
@@ -31,6 +37,8 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
     autocomplete_fields = ["article", "company"]
     readonly_fields = ["article_text", "reviewed_by", "reviewed_at"]
     actions = ["mark_verified", "mark_disputed"]
+    save_service = figure_save
+    delete_service = figure_delete
     fieldsets = [
         (None, {"fields": ["article", "key", "company", "subject", "metric"]}),
         (

@@ -1,6 +1,6 @@
 """Every API error as JSON: DRF's own errors, plus the domain's and Django's that DRF does not know.
 
-- a model ``ValidationError`` (from ``record_save``'s ``full_clean``) is a 400 keyed by field;
+- a model ``ValidationError`` (from a write service) is a 400 keyed by field;
 - ``StaleWriteError`` (someone saved the record since the client loaded it) is a 412;
 - a delete refused because other records still point at the row is a 409 that says which;
 - anything unexpected is logged with its traceback and answered with a JSON 500.
@@ -22,7 +22,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from articles.services.records import StaleWriteError
+from articles.services.base import StaleWriteError
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 An entry is ``{id, date, user, type, reason, changes}``; ``changes`` lists each field whose value differs
 from the previous entry, with ``old`` and ``new`` as strings (null for an empty value), related records named
-by slug (users by username), lists such as an article's mentions as comma-separated slugs. Bookkeeping
+by slug (users by username), lists (an article's mentions, an event's participants, aliases) as
+comma-separated text. Bookkeeping
 columns (version, timestamps, derived offsets) are left out.
 """
 
@@ -11,12 +12,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
 
-from articles.snapshots import snapshot_changes
+from articles.services.history import lists_changes
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 NOT_SHOWN = {
@@ -24,8 +24,6 @@ NOT_SHOWN = {
     "version",
     "created_at",
     "updated_at",
-    "fixture_fingerprint",
-    "fixture_version",
     "quote_start",
     "quote_end",
     "date_latest",
@@ -65,23 +63,11 @@ def _text(value: Any) -> Any:
     return str(value)
 
 
-def _members(records: list[models.Model], field: models.ManyToManyField) -> dict[int, frozenset]:
-    """For each history entry, the ids its many-to-many list (an article's mentions) held then; one query."""
-    history_model = type(records[0])
-    snapshot = apps.get_model(history_model._meta.app_label, f"{history_model.__name__}_{field.name}")
-    target = field.m2m_reverse_field_name() + "_id"
-    held: dict[int, set] = {record.history_id: set() for record in records}
-    for history_id, pk in snapshot.objects.filter(history_id__in=held).values_list("history_id", target):
-        held[history_id].add(pk)
-    return {history_id: frozenset(pks) for history_id, pks in held.items()}
-
-
 def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
     """Entries for one record's historical rows, given newest first."""
     if not records:
         return []
     fields = [f for f in records[0].tracked_fields if f.name not in NOT_SHOWN]
-    lists = {field: _members(records, field) for field in getattr(records[0], "_history_m2m_fields", [])}
     entries, references = [], {}
     for index, record in enumerate(records):
         previous = records[index + 1] if index + 1 < len(records) else None
@@ -93,13 +79,8 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
                     changes.append({"field": field.name, "old": old, "new": new, "_field": field})
                     if field.is_relation:
                         references.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
-            for name, old, new in snapshot_changes(previous, record):
+            for name, old, new in lists_changes(previous, record):
                 changes.append({"field": name, "old": old, "new": new, "_field": None})
-            for field, members in lists.items():
-                old, new = members[previous.history_id], members[record.history_id]
-                if old != new:
-                    changes.append({"field": field.name, "old": old, "new": new, "_field": field})
-                    references.setdefault(field.related_model, set()).update(old | new)
         entries.append(
             {
                 "id": record.history_id,
@@ -122,9 +103,7 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
                 continue
             for side in ("old", "new"):
                 value = change[side]
-                if isinstance(value, frozenset):
-                    value = ", ".join(sorted(str(names[field.related_model].get(pk, pk)) for pk in value)) or None
-                elif field.is_relation and value is not None:
+                if field.is_relation and value is not None:
                     value = names[field.related_model].get(value, value)
                 change[side] = _text(value)
     return entries

@@ -1,22 +1,26 @@
-"""Serializers: what each resource looks like, and writes that go through ``record_save``.
+"""Serializers: what each resource looks like, and writes handed to the entity's service.
 
-Every write (POST, PUT, PATCH) is validated twice: by the serializer (types, choices, known slugs), then by
-the model's ``full_clean`` inside ``articles.services.records.record_save``, the same path the admin uses, so
-provenance (a quote must occur in its article) and parser-consistent numbers are enforced everywhere and the
-history entry names the API user and the optional ``change_reason``.
+A serializer checks the input's shape (types, choices, known slugs) and calls the service of its entity
+(``figure_save`` for a figure, ...), which holds every rule of the write: provenance, key derivation, review
+stamps, mention closure, parent cycles, no-op detection, the version check and bump, and the history entry
+with the API user and the optional ``change_reason``. A ``ValidationError`` from the service is a 400 under
+the field it names.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
-from django.utils.text import slugify
+from django.db import models
 from rest_framework import serializers
 
 from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole
 from articles.models import Article, Company, Event, EventParticipant, Figure, Person
-from articles.services.records import list_changes, record_save
-from articles.services.related import aliases_replace, participants_replace
+from articles.services.articles import article_save
+from articles.services.companies import company_save
+from articles.services.events import event_save
+from articles.services.figures import figure_save
+from articles.services.people import person_save
 
 from .errors import validation_error_detail
 
@@ -34,18 +38,37 @@ class SlugRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class AliasNamesField(serializers.ListField):
-    """A company's or person's aliases as a list of names; writing the list replaces them."""
+class AliasSerializer(serializers.Serializer):
+    """Another spelling of the name; ``garbled`` marks the press's misspellings and mistranslations."""
 
-    child = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200)
+    garbled = serializers.BooleanField(
+        required=False, help_text="A misspelling or mistranslation, not a real name; kept as it was if left out."
+    )
+    note = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="Kept as it was if left out."
+    )
 
-    def to_representation(self, data) -> list[str]:
+    def to_internal_value(self, data):
+        # A plain name is accepted as shorthand for {"name": ...}.
+        if isinstance(data, str):
+            data = {"name": data}
+        return super().to_internal_value(data)
+
+
+class AliasListField(serializers.ListField):
+    """A company's or person's aliases; writing the list replaces them."""
+
+    child = AliasSerializer()
+
+    def to_representation(self, data) -> list[dict[str, Any]]:
         # Sorted here, not by the database, so the order is the same whatever its collation.
-        return sorted(alias.name for alias in data.all())
+        rows = sorted(data.all(), key=lambda alias: alias.name)
+        return [{"name": a.name, "garbled": a.garbled, "note": a.note} for a in rows]
 
 
 class RecordSerializer(serializers.ModelSerializer):
-    """Creates and updates through ``record_save``; lists named in ``related_fields`` are saved after it."""
+    """Creates and updates through the entity's write service (``service``)."""
 
     change_reason = serializers.CharField(
         write_only=True,
@@ -54,70 +77,49 @@ class RecordSerializer(serializers.ModelSerializer):
         max_length=CHANGE_REASON_MAX_LENGTH,
         help_text="Why you make this change; kept with the record's history entry.",
     )
-    related_fields: tuple[str, ...] = ()
+    #: The write service of the entity, e.g. ``figure_save``; it takes the record by the model's name.
+    service: Callable[..., models.Model]
 
     def create(self, validated_data: dict[str, Any]) -> models.Model:
-        return self.write(self.Meta.model(), validated_data)
+        return self.call_service(None, validated_data)
 
     def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
-        return self.write(instance, validated_data)
+        return self.call_service(instance, validated_data)
 
-    @transaction.atomic
-    def write(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+    def call_service(self, instance: models.Model | None, validated_data: dict[str, Any]) -> models.Model:
         reason = validated_data.pop("change_reason", "")
-        related = {name: validated_data.pop(name) for name in self.related_fields if name in validated_data}
-        many_to_many = {f.name for f in instance._meta.many_to_many}
-        lists = {name: related.pop(name) for name in list(related) if name in many_to_many}
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        self.before_save(instance)
-        user = self.context["request"].user
+        service = type(self).service
         try:
-            record_save(
-                instance=instance,
-                user=user,
+            return service(
+                **{self.Meta.model._meta.model_name: instance},
+                data=validated_data,
+                user=self.context["request"].user,
                 reason=reason,
                 expected_version=self.context.get("expected_version"),
-                many_to_many=lists,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(validation_error_detail(exc)) from exc
-        if related:
-            with list_changes(instance):
-                self.save_related(instance, related, user=user, reason=reason)
-        return instance
-
-    def before_save(self, instance: models.Model) -> None:
-        """Fill in what the client may leave out."""
-
-    def save_related(self, instance: models.Model, related: dict[str, Any], *, user: Any, reason: str) -> None:
-        """Save the nested lists that are not plain many-to-many fields (aliases, participants)."""
-
-
-def _validate_unique_names(names: list[str]) -> list[str]:
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
-    return names
 
 
 class NamedSerializer(RecordSerializer):
     """A company or a person: a name with its aliases, written as a whole list."""
 
-    aliases = AliasNamesField(
-        required=False, help_text="Every other spelling of the name; writing the list replaces the aliases."
+    aliases = AliasListField(
+        required=False,
+        help_text="Every other spelling of the name ({name, garbled, note}, or just the name); writing the list "
+        "replaces the aliases.",
     )
-    related_fields = ("aliases",)
 
-    def validate_aliases(self, names: list[str]) -> list[str]:
-        return _validate_unique_names(names)
-
-    def save_related(self, instance, related, *, user, reason):
-        if "aliases" in related:
-            aliases_replace(owner=instance, names=related["aliases"], user=user, reason=reason)
+    def validate_aliases(self, aliases: list[dict]) -> list[dict]:
+        names = [alias["name"] for alias in aliases]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
+        return aliases
 
 
 class CompanySerializer(NamedSerializer):
+    service = company_save
     api_url = serializers.HyperlinkedIdentityField(view_name="company-detail", lookup_field="slug")
     parent = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles that mention the company.")
@@ -148,6 +150,7 @@ class CompanySerializer(NamedSerializer):
 
 
 class PersonSerializer(NamedSerializer):
+    service = person_save
     api_url = serializers.HyperlinkedIdentityField(view_name="person-detail", lookup_field="slug")
     affiliation = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles that mention the person.")
@@ -173,16 +176,6 @@ class PersonSerializer(NamedSerializer):
         ]
 
 
-def unique_key(model: type[models.Model], article_id: int | None, text: str) -> str:
-    """A key for a new event or figure, derived from ``text`` and free within its article."""
-    base = slugify(text)[:90].strip("-") or model._meta.model_name
-    taken = set(model.objects.filter(article_id=article_id, key__startswith=base).values_list("key", flat=True))
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}-{n}", n + 1
-    return key
-
-
 KEY_HELP = "Stable within the article (how the loader finds the record again); derived from the record if omitted."
 
 
@@ -205,13 +198,13 @@ class ParticipantSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(RecordSerializer):
+    service = event_save
     api_url = serializers.HyperlinkedIdentityField(view_name="event-detail")
     article = SlugRelatedField(slug_field="slug", queryset=Article.objects.all())
     key = serializers.SlugField(max_length=100, required=False, help_text=KEY_HELP)
     participants = ParticipantSerializer(
         many=True, required=False, help_text="Writing the list replaces the participants."
     )
-    related_fields = ("participants",)
 
     class Meta:
         model = Event
@@ -251,16 +244,9 @@ class EventSerializer(RecordSerializer):
             seen.add(marker)
         return participants
 
-    def before_save(self, instance: Event) -> None:
-        if not instance.key:
-            instance.key = unique_key(Event, instance.article_id, instance.title or "")
-
-    def save_related(self, instance, related, *, user, reason):
-        if "participants" in related:
-            participants_replace(event=instance, participants=related["participants"], user=user, reason=reason)
-
 
 class FigureSerializer(RecordSerializer):
+    service = figure_save
     api_url = serializers.HyperlinkedIdentityField(view_name="figure-detail")
     article = SlugRelatedField(slug_field="slug", queryset=Article.objects.all())
     key = serializers.SlugField(max_length=100, required=False, help_text=KEY_HELP)
@@ -308,10 +294,6 @@ class FigureSerializer(RecordSerializer):
         read_only_fields = ["quote_start", "quote_end", "reviewed_at"]
         validators = []
 
-    def before_save(self, instance: Figure) -> None:
-        if not instance.key:
-            instance.key = unique_key(Figure, instance.article_id, f"{instance.metric} {instance.as_reported}")
-
 
 ARTICLE_FIELDS = [
     "id",
@@ -334,6 +316,7 @@ ARTICLE_FIELDS = [
 
 
 class ArticleSerializer(RecordSerializer):
+    service = article_save
     api_url = serializers.HyperlinkedIdentityField(view_name="article-detail", lookup_field="slug")
     publisher = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     authors = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
@@ -348,7 +331,6 @@ class ArticleSerializer(RecordSerializer):
     people = SlugRelatedField(
         many=True, slug_field="slug", queryset=Person.objects.all(), required=False, help_text="People it mentions."
     )
-    related_fields = ("companies", "people")
 
     class Meta:
         model = Article

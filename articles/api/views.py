@@ -1,9 +1,10 @@
 """The API's viewsets: declarations over ``RecordViewSet``, which holds what every resource shares.
 
 Shared behaviour: reads open to anyone, writes need the Django model permission; detail responses carry
-``ETag: "<version>"`` and a write with a stale ``If-Match`` is a 412; every write goes through
-``record_save`` / ``record_delete`` (validation, stale-write check, history with the API user and the
-optional ``change_reason``); ``GET <detail>/history/`` lists the record's history, newest first.
+``ETag: "<version>"`` and a write with a stale ``If-Match`` is a 412 (without ``If-Match`` a write applies to
+the current version); every write goes through the entity's service (``figure_save``, ``figure_delete``, ...:
+validation, the version check, history with the API user and the optional ``change_reason``);
+``GET <detail>/history/`` lists the record's history, newest first.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,7 +20,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
-from articles.services.records import record_delete
+from articles.services.articles import article_delete
+from articles.services.companies import company_delete
+from articles.services.events import event_delete
+from articles.services.figures import figure_delete
+from articles.services.people import person_delete
 
 from . import schema
 from .errors import PreconditionFailed
@@ -107,15 +112,22 @@ class RecordViewSet(viewsets.ModelViewSet):
         """The saved record as a read would show it (annotations, prefetched lists)."""
         return self.get_queryset().get(pk=instance.pk)
 
-    def check_if_match(self, request: Request, instance) -> None:
-        """Refuse a write based on a stale copy: ``If-Match`` must name the current ETag (or be ``*``)."""
+    #: The entity's delete service, e.g. ``figure_delete``; it takes the record by the model's name.
+    delete_service = None
+
+    def expected_version(self, request: Request, instance) -> int | None:
+        """The version ``If-Match`` names (None without a precondition, or for ``*``): the service refuses the
+        write with a 412 when the record is at another version by the time it is locked."""
         header = request.headers.get("If-Match")
         if header is None:
-            return
+            return None
         current = str(instance.version)
-        for tag in (t.strip() for t in header.split(",")):
-            if tag == "*" or tag.strip('"') == current and not tag.startswith("W/"):
-                return
+        tags = [t.strip() for t in header.split(",")]
+        if "*" in tags:
+            return None
+        strong = [t.strip('"') for t in tags if not t.startswith("W/")]
+        if current in strong:
+            return instance.version
         raise PreconditionFailed(
             f"This {instance._meta.verbose_name} is now at version {current}; your If-Match was {header[:100]}. "
             "Someone changed it since you loaded it: reload it and apply your change again."
@@ -128,28 +140,29 @@ class RecordViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         response = self.respond(self.reload(serializer.save()), status.HTTP_201_CREATED)
-        response["Location"] = response.data["api_url"]
+        # str(): DRF gives a Hyperlink object, which a real WSGI server refuses as a header value.
+        response["Location"] = str(response.data["api_url"])
         return response
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
-        self.check_if_match(request, instance)
+        expected = self.expected_version(request, instance)
         serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
-        serializer.context["expected_version"] = instance.version
+        serializer.context["expected_version"] = expected
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return self.respond(self.reload(instance))
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         instance = self.get_object()
-        self.check_if_match(request, instance)
+        expected = self.expected_version(request, instance)
         body = ChangeReasonSerializer(data=request.data if request.data else {})
         body.is_valid(raise_exception=True)
-        record_delete(
-            instance=instance,
+        type(self).delete_service(
+            **{instance._meta.model_name: instance},
             user=request.user,
             reason=body.validated_data.get("change_reason", ""),
-            expected_version=instance.version,
+            expected_version=expected,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -192,6 +205,7 @@ class ArticleViewSet(RecordViewSet):
 
     queryset = ARTICLES.defer("body", "notes")
     detail_queryset = ARTICLES.prefetch_related(Prefetch("events", EVENTS), Prefetch("figures", FIGURES))
+    delete_service = article_delete
     serializer_class = ArticleSerializer
     detail_serializer_class = ArticleDetailSerializer
     filterset_class = ArticleFilterSet
@@ -213,6 +227,7 @@ class CompanyViewSet(RecordViewSet):
         )
         .order_by("name", "pk")
     )
+    delete_service = company_delete
     serializer_class = CompanySerializer
     filterset_class = CompanyFilterSet
     lookup_field = "slug"
@@ -242,6 +257,7 @@ class PersonViewSet(RecordViewSet):
         )
         .order_by("name", "pk")
     )
+    delete_service = person_delete
     serializer_class = PersonSerializer
     filterset_class = PersonFilterSet
     lookup_field = "slug"
@@ -253,6 +269,7 @@ class EventViewSet(RecordViewSet):
     a verbatim quote from its article."""
 
     queryset = EVENTS
+    delete_service = event_delete
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
 
@@ -262,5 +279,6 @@ class FigureViewSet(RecordViewSet):
     and review status."""
 
     queryset = FIGURES
+    delete_service = figure_delete
     serializer_class = FigureSerializer
     filterset_class = FigureFilterSet

@@ -6,21 +6,69 @@ and aliases become the survivor's aliases, and the duplicates are deleted. Every
 leaves a history entry naming the editor and the reason.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
-from .records import history_snapshot_related, record_save
+from . import base, history
+from .people import name_record_save
 
 CHUNK = 1000
 
 
 class CompanyMergeError(ValueError):
     """The merge was asked for something that makes no sense; nothing was written."""
+
+
+def parent_cycle_check(company: Company) -> None:
+    """Refuse a parent that would make the company its own ancestor (a → b → a), however long the chain."""
+    if not company.parent_id:
+        return
+    if company.pk is None:  # a new company has no descendants yet
+        return
+    parents = dict(Company.objects.values_list("slug", "parent__slug"))
+    parents[company.slug] = None
+    parent_slug = Company.objects.filter(pk=company.parent_id).values_list("slug", flat=True).first()
+    chain = base.parent_cycle(company.slug, parent_slug, parents.get)
+    if chain:
+        raise ValidationError({"parent": f"That parent would make a cycle: {' → '.join(chain)}."})
+
+
+@transaction.atomic
+def company_save(
+    *,
+    company: Company | None = None,
+    data: Mapping[str, Any],
+    user: Any,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Company:
+    """Create (``company=None``) or change a company as ``user``; all or nothing.
+
+    ``data`` holds the fields to set and, optionally, ``aliases``: the whole list, as names or mappings of
+    ``name``, ``garbled`` and ``note``. The stored row is locked and version-checked; text is normalised; a
+    parent that would close a cycle (a → b → a) is refused; a write that changes nothing writes nothing;
+    otherwise version bump, save, aliases and one history entry with them.
+    """
+    return name_record_save(
+        Company,
+        record=company,
+        data=data,
+        user=user,
+        reason=reason,
+        expected_version=expected_version,
+        check=parent_cycle_check,
+    )
+
+
+@transaction.atomic
+def company_delete(*, company: Company, user: Any, reason: str = "", expected_version: int | None = None) -> None:
+    """Delete a company (refused while a record refers to it: ProtectedError)."""
+    base.delete(company, model=Company, user=user, reason=reason, expected_version=expected_version)
 
 
 def merge_reason(survivor: Company, reason: str = "") -> str:
@@ -31,49 +79,28 @@ def merge_reason(survivor: Company, reason: str = "") -> str:
     return text
 
 
-def _history_user(user: Any) -> Any:
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def _delete_with_history(objs: Iterable[models.Model], user: Any, reason: str) -> None:
-    for obj in objs:
-        obj._history_user = _history_user(user)
-        obj._change_reason = reason
-        obj.delete()
-
-
-def _save_versions(
+def _new_versions(
     model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str], user: Any, reason: str
 ) -> None:
-    """Write ``fields`` of versioned records with a new version each and one history entry each."""
+    """Write ``fields`` of records a merge changed, each with a new version and one history entry (with its
+    lists as the merge left them)."""
+    rows = list({row.pk: row for row in rows}.values())
+    if not rows:
+        return
     now = timezone.now()
     for row in rows:
-        row.version += 1
+        base.version_bump(row, row.version)
         row.updated_at = now
-    if rows:
-        bulk_update_with_history(
-            rows,
-            model,
-            [*fields, "version", "updated_at"],
-            batch_size=CHUNK,
-            default_user=_history_user(user),
-            default_change_reason=reason,
-        )
-
-
-def _repoint_records(
-    model: type[models.Model], field: str, rows: Sequence[models.Model], target: Company, user: Any, reason: str
-) -> int:
-    """Point ``field`` of versioned records at ``target``."""
-    for row in rows:
-        setattr(row, field, target)
-    _save_versions(model, rows, [field], user, reason)
-    return len(rows)
-
-
-def _bump(model: type[models.Model], rows: Sequence[models.Model], user: Any, reason: str) -> None:
-    """A new version and a history entry for records whose related rows the merge changed."""
-    _save_versions(model, rows, [], user, reason)
+    model.objects.bulk_update(rows, [*fields, "version", "updated_at"], batch_size=CHUNK)
+    lists = history.lists_read(model, [row.pk for row in rows])
+    history.history_write(
+        [
+            history.history_entry(
+                row, history_type="~", user=base.history_user(user), reason=reason, lists=lists[row.pk], date=now
+            )
+            for row in rows
+        ]
+    )
 
 
 def _new_parent(survivor: Company, merged_ids: set[int], companies: dict[int, Company]) -> Company | None:
@@ -113,20 +140,10 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     why = merge_reason(survivor, reason)
     moved: dict[str, int] = {}
 
-    published = list(Article.objects.filter(publisher_id__in=duplicate_ids))
-    moved["publisher"] = _repoint_records(Article, "publisher", published, survivor, user, why)
-    moved["figures"] = _repoint_records(
-        Figure, "company", list(Figure.objects.filter(company_id__in=duplicate_ids)), survivor, user, why
-    )
-    people = list(Person.objects.filter(affiliation_id__in=duplicate_ids))
-    moved["people"] = _repoint_records(Person, "affiliation", people, survivor, user, why)
-    history_snapshot_related(Person, people)
-    subsidiaries = Company.objects.filter(parent_id__in=duplicate_ids).exclude(pk__in=[survivor.pk, *duplicate_ids])
-    subsidiaries = list(subsidiaries)
-    moved["subsidiaries"] = _repoint_records(Company, "parent", subsidiaries, survivor, user, why)
-    history_snapshot_related(Company, subsidiaries)
+    # The duplicates' last history entries keep the aliases they had.
+    final_lists = history.lists_read(Company, [dup.pk for dup in dups])
 
-    # Mentions: a plain many-to-many table (no history); an article that mentions both keeps one row.
+    # Mentions: an article that mentions both keeps one row.
     through = Article.companies.through
     mentioned = set(through.objects.filter(company_id=survivor.pk).values_list("article_id", flat=True))
     repoint, drop = [], []
@@ -149,61 +166,62 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     participants, collisions = [], []
     for participant in EventParticipant.objects.filter(company_id__in=duplicate_ids).order_by("pk"):
         if (participant.event_id, participant.role) in taken:
-            collisions.append(participant)
+            collisions.append(participant.pk)
         else:
             taken.add((participant.event_id, participant.role))
             participant.company = survivor
             participants.append(participant)
-    _delete_with_history(collisions, user, why)
-    if participants:
-        bulk_update_with_history(
-            participants,
-            EventParticipant,
-            ["company"],
-            batch_size=CHUNK,
-            default_user=_history_user(user),
-            default_change_reason=why,
-        )
+    touched_events = {p.event_id for p in participants} | set(
+        EventParticipant.objects.filter(pk__in=collisions).values_list("event_id", flat=True)
+    )
+    EventParticipant.objects.filter(pk__in=collisions).delete()
+    EventParticipant.objects.bulk_update(participants, ["company"], batch_size=CHUNK)
     moved["participants"] = len(participants)
-    # The events and articles whose participants or mentions changed are changed records too: new version
-    # (stale pages are refused, the loader sees an editor's change) and a history entry saying why.
-    events = Event.objects.filter(pk__in={p.event_id for p in [*participants, *collisions]}).order_by("pk")
-    events = list(events)
-    _bump(Event, events, user, why)
-    history_snapshot_related(Event, events)
-    articles = list(Article.objects.filter(pk__in=mention_articles).order_by("pk"))
-    _bump(Article, articles, user, why)
-    # Their new history entries show their mention lists as the merge left them.
-    history_snapshot_related(Article, [*published, *articles])
 
     # Names: every spelling of a duplicate becomes a spelling of the survivor, once.
     names = {survivor.name, *Alias.objects.filter(company_id=survivor.pk).values_list("name", flat=True)}
     aliases, redundant = [], []
     for alias in Alias.objects.filter(company_id__in=duplicate_ids).order_by("pk"):
         if alias.name in names:
-            redundant.append(alias)
+            redundant.append(alias.pk)
         else:
             names.add(alias.name)
             alias.company = survivor
             aliases.append(alias)
-    _delete_with_history(redundant, user, why)
-    if aliases:
-        bulk_update_with_history(
-            aliases,
-            Alias,
-            ["company"],
-            batch_size=CHUNK,
-            default_user=_history_user(user),
-            default_change_reason=why,
-        )
+    Alias.objects.filter(pk__in=redundant).delete()
+    Alias.objects.bulk_update(aliases, ["company"], batch_size=CHUNK)
     new_aliases = []
     for dup in dups:
         if dup.name not in names:
             names.add(dup.name)
             new_aliases.append(Alias(company=survivor, name=dup.name, note=f"Name of {dup.slug}, merged into this."))
-    if new_aliases:
-        bulk_create_with_history(new_aliases, Alias, default_user=_history_user(user), default_change_reason=why)
+    Alias.objects.bulk_create(new_aliases)
     moved["aliases"] = len(aliases) + len(new_aliases)
+
+    # Records pointing at a duplicate point at the survivor; every record the merge changed (its references or
+    # its lists) gets a new version, so stale pages are refused and the loader sees an editor's change.
+    published = list(Article.objects.filter(publisher_id__in=duplicate_ids))
+    for article in published:
+        article.publisher = survivor
+    figures = list(Figure.objects.filter(company_id__in=duplicate_ids))
+    for figure in figures:
+        figure.company = survivor
+    people = list(Person.objects.filter(affiliation_id__in=duplicate_ids))
+    for person in people:
+        person.affiliation = survivor
+    subsidiaries = list(
+        Company.objects.filter(parent_id__in=duplicate_ids).exclude(pk__in=[survivor.pk, *duplicate_ids])
+    )
+    for subsidiary in subsidiaries:
+        subsidiary.parent = survivor
+    moved["publisher"], moved["figures"] = len(published), len(figures)
+    moved["people"], moved["subsidiaries"] = len(people), len(subsidiaries)
+    mentioning = [a for a in Article.objects.filter(pk__in=mention_articles) if a.pk not in {p.pk for p in published}]
+    _new_versions(Article, [*published, *mentioning], ["publisher"], user, why)
+    _new_versions(Figure, figures, ["company"], user, why)
+    _new_versions(Person, people, ["affiliation"], user, why)
+    _new_versions(Company, subsidiaries, ["parent"], user, why)
+    _new_versions(Event, list(Event.objects.filter(pk__in=touched_events)), [], user, why)
 
     new_parent = _new_parent(survivor, duplicate_ids, locked)
     if survivor.parent_id != (new_parent.pk if new_parent else None):
@@ -212,13 +230,21 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     MergedCompany.objects.filter(into_id__in=duplicate_ids).update(into=survivor)
     MergedCompany.objects.bulk_create(
         [
-            MergedCompany(slug=dup.slug, name=dup.name, into=survivor, merged_by=_history_user(user), reason=why)
+            MergedCompany(slug=dup.slug, name=dup.name, into=survivor, merged_by=base.history_user(user), reason=why)
             for dup in dups
         ]
     )
-    # Refresh the duplicates from the database: their parents may have moved above.
-    _delete_with_history(Company.objects.filter(pk__in=duplicate_ids).order_by("pk"), user, why)
-    # The survivor's own history entry says that the merge happened, by whom and why.
-    record_save(instance=survivor, user=user, reason=why)
+    # The duplicates go, each with a last history entry; the survivor's own entry says that the merge happened.
+    now = timezone.now()
+    gone = list(Company.objects.filter(pk__in=duplicate_ids).order_by("pk"))
+    entries = [
+        history.history_entry(
+            dup, history_type="-", user=base.history_user(user), reason=why, lists=final_lists[dup.pk], date=now
+        )
+        for dup in gone
+    ]
+    Company.objects.filter(pk__in=duplicate_ids).delete()
+    history.history_write(entries)
+    _new_versions(Company, [survivor], ["parent"], user, why)
     moved["companies"] = len(dups)
     return moved

@@ -1,6 +1,6 @@
-"""Reviewing many figures at once: the list actions of the admin ("mark verified", "mark disputed")."""
+"""Writing a figure (a number an article states), and reviewing many figures at once."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,7 +9,51 @@ from django.db.models import QuerySet
 
 from ..choices import ReviewStatus
 from ..models import Figure
-from .records import record_save
+from . import base
+
+
+@transaction.atomic
+def figure_save(
+    *,
+    figure: Figure | None = None,
+    data: Mapping[str, Any],
+    user: Any,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Figure:
+    """Create (``figure=None``) or change a figure as ``user``; all or nothing.
+
+    The rules, in order:
+    - the stored row is locked, and a write based on another version than ``expected_version`` is refused;
+    - text is normalised (line endings); a new figure without a key gets one from its metric and words;
+    - a change of review status stamps the reviewer and time (back to reported clears them);
+    - a figure that becomes corrected, or whose corrected value changes, needs a note written in this write;
+    - the quote must stand verbatim in the article's body (offsets stored), ``as_reported`` in the quote, and,
+      unless corrected, ``as_reported`` must read as exactly the value, top of range, unit and qualifier;
+    - a write that changes nothing writes nothing;
+    - otherwise: version bump, save, one history entry, and the article's mentions grow to include the company.
+    """
+    data = base.normalised(data)
+    current = base.lock_current(Figure, figure)
+    base.check_version(current, expected_version)
+    new = base.apply_changes(current, Figure, data)
+    if not new.key:
+        new.key = base.key_derive(Figure, new.article_id, f"{new.metric} {new.as_reported}")
+    base.review_stamp(new, current.status if current is not None else None, user)
+    base.correction_note_check(new, current)
+    base.validate(new)
+    if base.unchanged(current, new, {}, {}):
+        return current
+    saved = base.commit(new, current=current, user=user, reason=reason, lists={})
+    base.mentions_close(saved.article, user=user, reason=reason)
+    return saved
+
+
+@transaction.atomic
+def figure_delete(*, figure: Figure, user: Any, reason: str = "", expected_version: int | None = None) -> None:
+    """Delete a figure; its history keeps its last values, the user and the reason."""
+    base.delete(figure, model=Figure, user=user, reason=reason, expected_version=expected_version)
+
 
 # Statuses a list action may set; "corrected" needs a new value and a note, so it is set one figure at a time.
 BULK_STATUSES = frozenset({ReviewStatus.VERIFIED, ReviewStatus.DISPUTED, ReviewStatus.REJECTED})
@@ -41,7 +85,7 @@ def _messages(error: ValidationError) -> list[str]:
 def figures_review(*, figures: Iterable[Figure], status: str, user: Any, reason: str = "") -> list[Figure]:
     """Set the review status of many figures as ``user``; all or nothing.
 
-    Each figure goes through ``record_save``, so each is validated, stamped with its reviewer and gets
+    Each figure goes through ``figure_save``, so each is validated, stamped with its reviewer and gets
     its own history entry. Figures that already have the status are left alone. Returns the figures
     that changed; raises FigureReviewError naming every figure that fails validation.
     """
@@ -52,9 +96,8 @@ def figures_review(*, figures: Iterable[Figure], status: str, user: Any, reason:
     for figure in Figure.objects.select_related("article", "company").filter(pk__in=pks).order_by("pk"):
         if figure.status == status:
             continue
-        figure.status = status
         try:
-            record_save(instance=figure, user=user, reason=reason)
+            figure_save(figure=figure, data={"status": status}, user=user, reason=reason)
         except ValidationError as error:
             failures.append((figure, error))
         else:
