@@ -9,10 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles.admin import base as admin_base
 from articles.choices import EventType, Metric, ParticipantRole, ReviewStatus, Unit
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
-from articles.services.records import record_save
+from articles.services.figures import figure_save
 
 AURADINE_ARTICLE = "bitmain-made-in-usa-threat-2024"
 AURADINE_QUOTE = "Auradine raised $ 8 million in April,"
@@ -383,8 +382,8 @@ def test_mark_disputed_disputes_the_selected_figures(curated, editor_client):
 
 def test_mark_verified_changes_nothing_when_one_figure_cannot_be_verified(curated, editor_client, staff_editor):
     corrected = auradine_figure()
-    corrected.value, corrected.status, corrected.note = Decimal("80000000"), ReviewStatus.CORRECTED, "Translation."
-    record_save(instance=corrected, user=staff_editor)
+    data = {"value": Decimal("80000000"), "status": ReviewStatus.CORRECTED, "note": "Translation."}
+    corrected = figure_save(figure=corrected, data=data, user=staff_editor)
     other = Figure.objects.filter(article__slug="bitmain-q1-2019-loss").first()
     response = editor_client.post(
         reverse("admin:articles_figure_changelist"),
@@ -409,9 +408,8 @@ def test_a_save_from_a_stale_page_is_refused_and_writes_nothing(curated, editor_
     stale_page = editor_client.get(url)
     # Meanwhile another editor disputes the figure.
     colleague = User.objects.create_user("colleague")
-    other_copy = Figure.objects.get(pk=figure.pk)
-    other_copy.status, other_copy.note = ReviewStatus.DISPUTED, "Other reports say $80 million."
-    record_save(instance=other_copy, user=colleague)
+    data = {"status": ReviewStatus.DISPUTED, "note": "Other reports say $80 million."}
+    figure_save(figure=figure, data=data, user=colleague)
 
     data = changeform_data(stale_page, value="80000000", status=ReviewStatus.CORRECTED, note="Translation error.")
     response = editor_client.post(url, data)
@@ -428,16 +426,16 @@ def test_a_save_from_a_stale_page_is_refused_and_writes_nothing(curated, editor_
     assert figure.history.latest().history_user == colleague
 
 
-def test_a_save_that_loses_a_race_after_the_form_check_is_refused_too(curated, editor_client, monkeypatch):
-    # The form's check passed, then someone saved before the write: record_save's locked check refuses.
-    monkeypatch.setattr(admin_base.VersionedForm, "clean", lambda form: form.cleaned_data)
+def test_a_save_that_loses_a_race_is_refused_and_keeps_the_editors_input_on_the_page(curated, editor_client):
+    # The service checks the version on the locked row: a save in between is never overwritten.
     figure = auradine_figure()
     url = change_url(figure)
     stale_page = editor_client.get(url)
-    record_save(instance=Figure.objects.get(pk=figure.pk), user=None, reason="meanwhile")
-    response = editor_client.post(url, changeform_data(stale_page, period_label="Spring 2024"), follow=True)
-    messages = [str(m) for m in response.context["messages"]]
-    assert any("Someone else saved this figure" in m for m in messages)
+    figure_save(figure=figure, data={"note": "Checked again."}, user=None, reason="meanwhile")
+    response = editor_client.post(url, changeform_data(stale_page, period_label="Spring 2024"))
+    assert response.status_code == 200
+    assert "Someone else saved this figure" in form_errors(response)["__all__"][0]
+    assert 'value="Spring 2024"' in response.content.decode()
     figure.refresh_from_db()
     assert figure.period_label == "April 2024"
 

@@ -52,11 +52,16 @@ def test_writing_the_aliases_replaces_them_and_keeps_the_notes_of_those_kept(acm
         "/api/companies/acme/", {"aliases": ["Akme Minning", "Acme Corp"]}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert response.json()["aliases"] == ["Acme Corp", "Akme Minning"]
+    assert response.json()["aliases"] == [
+        {"name": "Acme Corp", "garbled": False, "note": ""},
+        {"name": "Akme Minning", "garbled": True, "note": "garble in a 2019 story"},
+    ]
     kept = Alias.objects.get(company=acme, name="Akme Minning")
     assert (kept.garbled, kept.note) == (True, "garble in a 2019 story")
     assert not Alias.objects.filter(name="Acme").exists()
-    assert Alias.history.filter(name="Acme Corp", history_user__username="editor").exists()
+    newest = acme.history.latest("history_id")
+    assert newest.history_user.username == "editor"
+    assert [alias["name"] for alias in newest.lists["aliases"]] == ["Acme Corp", "Akme Minning"]
 
 
 def test_an_alias_listed_twice_is_a_400_naming_aliases(acme, editor):

@@ -14,7 +14,7 @@ from articles.api import views
 from articles.api.errors import exception_handler
 from articles.api.serializers import FigureSerializer
 from articles.models import Event, Figure, Person
-from articles.services.records import StaleWriteError
+from articles.services.base import StaleWriteError
 
 from .base import detail_path, make_article, make_company, make_event, make_figure, make_person, token_client
 

@@ -805,8 +805,6 @@ NOT_FILTERED = {
     "title",  # of articles and events (searched with q); a person's title has a filter
     # Bookkeeping.
     "version",
-    "fixture_fingerprint",
-    "fixture_version",
     "quote_start",
     "quote_end",
     # Covered by the precision-aware date filters (date, date__gte, date__lte, ...).

@@ -12,8 +12,11 @@ from django.urls import reverse
 
 from articles.choices import ReviewStatus
 from articles.models import Article, Company, Event, Figure
+from articles.services.articles import article_save
+from articles.services.companies import company_save
+from articles.services.events import event_save
+from articles.services.figures import figure_save
 from articles.services.fixtures import fixtures_load
-from articles.services.records import list_changes, record_save
 
 from .conftest import FIXTURES_DIR
 from .test_admin import AURADINE_ARTICLE, AURADINE_QUOTE, auradine_figure, change_url, changeform_data, form_errors
@@ -127,7 +130,7 @@ def test_revert_from_a_stale_history_page_is_refused(curated, editor_client):
     figure = correct_auradine(editor_client)
     url = reverse("admin:articles_figure_simple_history", args=[figure.pk, figure.history.earliest().history_id])
     stale_page = editor_client.get(url)
-    record_save(instance=Figure.objects.get(pk=figure.pk), user=User.objects.create_user("colleague"))
+    figure_save(figure=figure, data={"note": "A colleague's note."}, user=User.objects.create_user("colleague"))
 
     response = editor_client.post(url, changeform_data(stale_page))
 
@@ -236,15 +239,15 @@ def test_an_article_mention_removed_in_the_admin_is_one_history_entry_with_the_o
     assert article.history.count() == 2
     latest = article.history.first()
     assert (latest.history_user, latest.history_change_reason) == (editor, "Binance is only named in passing")
-    assert "binance" not in {row.company.slug for row in latest.companies.all()}
-    assert "binance" in {row.company.slug for row in latest.prev_record.companies.all()}
+    assert "binance" not in latest.lists["companies"]
+    assert "binance" in latest.prev_record.lists["companies"]
 
 
 def test_revert_restores_an_articles_earlier_mention_list(curated, editor_client, editor):
     article = Article.objects.get(slug="china-miners-sell-off-2018")
     original = sorted(article.companies.values_list("slug", flat=True))
-    article.companies.remove(Company.objects.get(slug="binance"))  # a later change to the list
-    record_save(instance=article, user=editor, many_to_many={"companies": list(article.companies.all())})
+    later = [c for c in article.companies.all() if c.slug != "binance"]  # a later change to the list
+    article_save(article=article, data={"companies": later}, user=editor)
     url = reverse("admin:articles_article_simple_history", args=[article.pk, article.history.earliest().history_id])
     page = editor_client.get(url)
     entries = article.history.count()
@@ -252,7 +255,7 @@ def test_revert_restores_an_articles_earlier_mention_list(curated, editor_client
     assert response.status_code == 302, form_errors(response)
     assert sorted(article.companies.values_list("slug", flat=True)) == original
     assert article.history.count() == entries + 1
-    assert sorted(row.company.slug for row in article.history.first().companies.all()) == original
+    assert article.history.first().lists["companies"] == original
 
 
 HEARING = ("bitmain-made-in-usa-threat-2024", "senate-banking-hearing-mineone")
@@ -264,8 +267,8 @@ def hearing() -> Event:
 
 def test_the_loaders_history_entry_of_an_event_holds_its_participants(curated):
     [entry] = hearing().history.all()
-    assert {"company": None, "person": "elizabeth-warren", "role": "speaker"} in entry.participants_snapshot
-    assert len(entry.participants_snapshot) == hearing().participants.count()
+    assert {"company": None, "person": "elizabeth-warren", "role": "speaker"} in entry.lists["participants"]
+    assert len(entry.lists["participants"]) == hearing().participants.count()
 
 
 def test_a_participant_change_through_the_api_is_one_event_history_entry_with_old_and_new(curated, editor):
@@ -289,16 +292,11 @@ def test_a_participant_change_through_the_api_is_one_event_history_entry_with_ol
 
 
 def test_revert_restores_an_events_earlier_participants(curated, editor_client, editor):
-    from articles.services.records import list_changes
-    from articles.services.related import participants_replace
-
     event = hearing()
     before = {(p.company_id, p.person_id, p.role) for p in event.participants.all()}
     with_one = [{"company": None, "person": event.participants.filter(person__isnull=False).first().person,
                  "role": "speaker"}]  # fmt: skip
-    record_save(instance=event, user=editor, reason="trim")
-    with list_changes(event):
-        participants_replace(event=event, participants=with_one, user=editor, reason="trim")
+    event_save(event=event, data={"participants": with_one}, user=editor, reason="trim")
     assert event.participants.count() == 1
 
     url = reverse("admin:articles_event_simple_history", args=[event.pk, event.history.earliest().history_id])
@@ -307,12 +305,12 @@ def test_revert_restores_an_events_earlier_participants(curated, editor_client, 
     assert response.status_code == 302, form_errors(response)
     assert {(p.company_id, p.person_id, p.role) for p in event.participants.all()} == before
     assert event.history.count() == 3
-    assert event.history.first().participants_snapshot == event.history.earliest().participants_snapshot
+    assert event.history.first().lists == event.history.earliest().lists
 
 
 def test_the_loaders_history_entry_of_a_company_holds_its_aliases(curated):
     [entry] = Company.objects.get(slug="bitmain").history.all()
-    snapshot = {alias["name"]: alias for alias in entry.aliases_snapshot}
+    snapshot = {alias["name"]: alias for alias in entry.lists["aliases"]}
     assert {"Betland", "Battle", "Etherdo"} <= set(snapshot)
     assert snapshot["Betland"]["garbled"] is True and snapshot["Betland"]["note"]
 
@@ -350,13 +348,9 @@ def test_an_api_change_that_leaves_the_lists_alone_shows_no_list_change(curated,
 
 
 def test_revert_restores_a_companys_earlier_aliases(curated, editor_client, editor):
-    from articles.services.related import aliases_replace
-
     bitmain = Company.objects.get(slug="bitmain")
     before = set(bitmain.aliases.values_list("name", "garbled", "note"))
-    record_save(instance=bitmain, user=editor)
-    with list_changes(bitmain):
-        aliases_replace(owner=bitmain, names=["Bitmain Technologies"], user=editor, reason="trim")
+    company_save(company=bitmain, data={"aliases": ["Bitmain Technologies"]}, user=editor, reason="trim")
     url = reverse("admin:articles_company_simple_history", args=[bitmain.pk, bitmain.history.earliest().history_id])
     page = editor_client.get(url)
     response = editor_client.post(url, changeform_data(page, change_reason="The garbles are real"))
@@ -365,15 +359,10 @@ def test_revert_restores_a_companys_earlier_aliases(curated, editor_client, edit
 
 
 def test_the_admin_history_page_shows_what_a_list_change_did(curated, editor_client, editor):
-    from articles.services.related import participants_replace
-
     event = hearing()
-    record_save(instance=event, user=editor, reason="only the senator")
-    with list_changes(event):
-        warren = event.participants.get(person__slug="elizabeth-warren").person
-        participants_replace(
-            event=event, participants=[{"company": None, "person": warren, "role": "speaker"}], user=editor
-        )
+    warren = event.participants.get(person__slug="elizabeth-warren").person
+    only = [{"company": None, "person": warren, "role": "speaker"}]
+    event_save(event=event, data={"participants": only}, user=editor, reason="only the senator")
     page = editor_client.get(reverse("admin:articles_event_history", args=[event.pk]))
     assert page.status_code == 200
     html = page.content.decode()

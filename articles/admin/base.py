@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -235,12 +235,13 @@ class RecordAdmin(SimpleHistoryAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except StaleWriteError as exc:
-            # Someone saved since the page was loaded; the transaction rolled back.
-            return self._refuse_stale(request, exc)
+            # Someone saved since the page was loaded; the transaction rolled back. The form comes back with
+            # the editor's input and the message, so nothing they typed is lost.
+            request._service_errors = stale_error(exc)
         except ValidationError as exc:
             # The service refused the write (the transaction rolled back): show the form again with its errors.
             request._service_errors = exc
-            return super().changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict | None = None
@@ -249,20 +250,15 @@ class RecordAdmin(SimpleHistoryAdmin):
             with transaction.atomic():
                 return super().history_form_view(request, object_id, version_id, extra_context)
         except StaleWriteError as exc:
-            return self._refuse_stale(request, exc)
+            request._service_errors = stale_error(exc)
         except ValidationError as exc:
-            text = "; ".join(f"{field}: {' '.join(m)}" for field, m in _error_dict(exc).items())
-            self.message_user(request, f"That version cannot be restored, nothing was saved: {text}", messages.ERROR)
-            return HttpResponseRedirect(request.path)
+            request._service_errors = exc
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
-    def _refuse_stale(self, request: HttpRequest, exc: StaleWriteError) -> HttpResponse:
-        name = exc.instance._meta.verbose_name
-        self.message_user(
-            request,
-            STALE_MESSAGE.format(name=name, current=exc.current, expected=exc.expected),
-            messages.ERROR,
-        )
-        return HttpResponseRedirect(request.path)
+
+def stale_error(exc: StaleWriteError) -> ValidationError:
+    message = STALE_MESSAGE.format(name=exc.instance._meta.verbose_name, current=exc.current, expected=exc.expected)
+    return ValidationError(message, code="stale")
 
 
 def note_changes(formset: Any) -> None:
