@@ -8,7 +8,7 @@
 """
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import django_filters
 from django import forms
@@ -131,8 +131,20 @@ class CoversDateFilter(MultiValueDateFilter):
         return {f"{self.field_name}__lte": v, f"{self.field_name}_latest__gte": v}
 
 
+#: Given the values of one parameter, the current value of those that were renamed (``{old: new}``).
+Redirects = Callable[[Collection[str]], Mapping[str, str]]
+
+
 class ModelMultipleChoiceField(filter_fields.ModelMultipleChoiceField):
-    """django-filter's field, refusing primary keys the database could not even compare."""
+    """django-filter's field, refusing primary keys the database could not even compare.
+
+    With ``redirects``, a value that names no record but was renamed (a merged company's slug) stands for
+    the record it now names; a value that is neither stays an error naming it.
+    """
+
+    def __init__(self, *args, redirects: Redirects | None = None, **kwargs):
+        self.redirects = redirects
+        super().__init__(*args, **kwargs)
 
     def _check_values(self, value):
         if self.to_field_name is None:
@@ -141,7 +153,28 @@ class ModelMultipleChoiceField(filter_fields.ModelMultipleChoiceField):
                     raise forms.ValidationError(
                         self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(pk)[:40]}
                     )
-        return super()._check_values(value)
+        try:
+            return self._check_current_or_renamed(value)
+        except forms.ValidationError as exc:
+            # The unknown value is named in the error, cut short like every other filter's.
+            if getattr(exc, "code", None) == "invalid_choice" and exc.params and "value" in exc.params:
+                params = {**exc.params, "value": str(exc.params["value"])[:40]}
+                raise forms.ValidationError(exc.message, code=exc.code, params=params) from exc
+            raise
+
+    def _check_current_or_renamed(self, value):
+        if self.redirects is None:
+            return super()._check_values(value)
+        # Current values cost one query, as without redirects; only a miss looks the renamed ones up, all at once.
+        try:
+            return super()._check_values(value)
+        except forms.ValidationError as exc:
+            if getattr(exc, "code", None) != "invalid_choice":
+                raise
+            renamed = self.redirects({v for v in value if isinstance(v, str) and v != self.null_value})
+            if not renamed:
+                raise
+        return super()._check_values([renamed.get(v, v) for v in value])
 
 
 def _is_int64(value) -> bool:
@@ -153,7 +186,8 @@ def _is_int64(value) -> bool:
 
 class RelatedFilter(django_filters.ModelMultipleChoiceFilter):
     """A related record by slug (``to_field_name="slug"``) or by primary key; with ``null_label``, ``null``
-    matches records without one."""
+    matches records without one; with ``redirects`` (see ``ModelMultipleChoiceField``), an old slug matches
+    the record it was merged into."""
 
     field_class = ModelMultipleChoiceField
 

@@ -4,7 +4,7 @@ date ranges (``__gte``, ``__lte``, ``__gt``, ``__lt``), controlled vocabularies,
 A repeated parameter means OR, different parameters AND. See ``filters`` for how every value is validated.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from articles.choices import ParticipantRole
-from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 
 from .filters import (
     RANGE_LOOKUPS,
@@ -37,14 +37,35 @@ def _alias_matches(owner: str) -> Callable[[str], Q]:
     return condition
 
 
-def _slug_filter(field_name: str, queryset, what: str, *, nullable: bool = False, **kwargs) -> RelatedFilter:
-    help_text = f"{what} (slug)" + ("; `null` for none." if nullable else ".")
+def _slug_filter(
+    field_name: str, queryset, what: str, *, nullable: bool = False, slug: str = "slug", **kwargs
+) -> RelatedFilter:
+    help_text = f"{what} ({slug})" + ("; `null` for none." if nullable else ".")
     return RelatedFilter(
         field_name=field_name,
         to_field_name="slug",
         queryset=queryset,
         null_label=NULL if nullable else None,
         help_text=help_text,
+        **kwargs,
+    )
+
+
+def merged_company_slugs(slugs: Collection[str]) -> dict[str, str]:
+    """``{old slug: survivor's slug}`` for those of ``slugs`` that name a merged company; one query."""
+    return dict(MergedCompany.objects.filter(slug__in=slugs).values_list("slug", "into__slug"))
+
+
+def _company_filter(field_name: str, what: str, *, nullable: bool = False, **kwargs) -> RelatedFilter:
+    """A company by slug; the slug of a company merged into another one stands for the survivor, so that a
+    saved query keeps working after a merge (as ``/api/companies/<old slug>/`` redirects)."""
+    return _slug_filter(
+        field_name,
+        Company.objects.all(),
+        what,
+        nullable=nullable,
+        slug="slug; a merged company's old slug stands for the company it was merged into",
+        redirects=merged_company_slugs,
         **kwargs,
     )
 
@@ -62,7 +83,7 @@ class CompanyFilterSet(BaseFilterSet):
         search_extra=_alias_matches("company"),
         help_text="Search the name, slug and aliases: case-insensitive, partial, every word must match.",
     )
-    parent = _slug_filter("parent", Company.objects.all(), "Parent company", nullable=True)
+    parent = _company_filter("parent", "Parent company", nullable=True)
     parent_id = _id_filter("parent", Company.objects.all(), "Parent company", nullable=True)
     ordering = OrderingFilter(
         fields=[
@@ -99,7 +120,7 @@ class PersonFilterSet(BaseFilterSet):
         search_extra=_alias_matches("person"),
         help_text="Search the name, slug, title and aliases: case-insensitive, partial, every word must match.",
     )
-    affiliation = _slug_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
+    affiliation = _company_filter("affiliation", "Company they belong to", nullable=True)
     affiliation_id = _id_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
     ordering = OrderingFilter(fields=["name", "slug", "article_count", "event_count", "id", "created_at", "updated_at"])
 
@@ -113,9 +134,9 @@ class ArticleFilterSet(BaseFilterSet):
         search_fields=["title", "body"],
         help_text="Words in the title or body: case-insensitive, partial, every word must match.",
     )
-    publisher = _slug_filter("publisher", Company.objects.all(), "Publisher", nullable=True)
+    publisher = _company_filter("publisher", "Publisher", nullable=True)
     publisher_id = _id_filter("publisher", Company.objects.all(), "Publisher", nullable=True)
-    company = _slug_filter("companies", Company.objects.all(), "A company the article mentions", distinct=True)
+    company = _company_filter("companies", "A company the article mentions", distinct=True)
     company_id = _id_filter("companies", Company.objects.all(), "A company the article mentions", distinct=True)
     person = _slug_filter("people", Person.objects.all(), "A person the article mentions", distinct=True)
     person_id = _id_filter("people", Person.objects.all(), "A person the article mentions", distinct=True)
@@ -148,9 +169,8 @@ class EventFilterSet(BaseFilterSet):
     )
     article = _slug_filter("article", Article.objects.all(), "The article it comes from")
     article_id = _id_filter("article", Article.objects.all(), "The article it comes from")
-    company = _slug_filter(
+    company = _company_filter(
         "participants__company",
-        Company.objects.all(),
         "A participating company; with `role`, that company in one of those roles",
         method="filter_participants",
     )
@@ -221,7 +241,7 @@ class FigureFilterSet(BaseFilterSet):
     )
     article = _slug_filter("article", Article.objects.all(), "The article it comes from")
     article_id = _id_filter("article", Article.objects.all(), "The article it comes from")
-    company = _slug_filter("company", Company.objects.all(), "The company it is about", nullable=True)
+    company = _company_filter("company", "The company it is about", nullable=True)
     company_id = _id_filter("company", Company.objects.all(), "The company it is about", nullable=True)
     reviewed_by = RelatedFilter(
         field_name="reviewed_by",
