@@ -164,8 +164,7 @@ def test_the_history_records_who_merged_and_why(world, merger):
     for record in (world["published"], world["figure"], world["person"], world["subsidiary"]):
         entry = type(record).history.filter(id=record.pk).latest()
         assert (entry.history_type, entry.history_user, entry.history_change_reason) == ("~", merger, reason)
-    new_alias = Alias.objects.get(company=world["survivor"], name="Auradyne").history.get()
-    assert (new_alias.history_type, new_alias.history_user) == ("+", merger)
+    assert "Auradyne" in {alias["name"] for alias in survivor_entry.lists["aliases"]}
 
 
 def test_moved_records_get_a_new_version_so_stale_pages_are_refused(world, merger):
@@ -194,7 +193,7 @@ def test_a_company_cannot_be_merged_into_itself(world, merger):
 
 
 def test_a_merge_that_fails_halfway_writes_nothing(world, merger, monkeypatch):
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("articles.services.companies.history.history_write", broken)

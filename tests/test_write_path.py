@@ -32,6 +32,7 @@ from .base import (
 )
 
 Q1_2019 = "bitmain-q1-2019-loss"
+USA_2024 = "bitmain-made-in-usa-threat-2024"  # 80 line breaks, ~50 events and figures
 
 
 def offsets_are_true(article: Article) -> None:
@@ -98,7 +99,7 @@ def test_the_real_253_million_edit_is_refused_naming_the_four_figures(editor_api
 
 
 def test_a_body_sent_with_crlf_line_endings_is_stored_with_lf_and_is_no_change(editor_api, curated):
-    article = Article.objects.get(slug=Q1_2019)
+    article = Article.objects.get(slug=USA_2024)
     before = history_of(article)
     response = editor_api.patch(detail_path(article), {"body": article.body.replace("\n", "\r\n")}, format="json")
     assert response.status_code == 200
@@ -120,7 +121,7 @@ def test_a_patch_that_changes_nothing_keeps_the_version_and_writes_no_history(ed
 
 def test_an_admin_round_trip_of_an_unchanged_article_writes_nothing(client, editor, curated):
     """The browser's way: every field and every inline form posted back, textareas with CRLF."""
-    article = Article.objects.get(slug=Q1_2019)
+    article = Article.objects.get(slug=USA_2024)
     url = f"/admin/articles/article/{article.pk}/change/"
     client.force_login(editor)
     page = client.get(url)
