@@ -7,8 +7,8 @@ authentication), and that every write leaves one history entry naming the editor
 """
 
 import datetime
-from html.parser import HTMLParser
 from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Any, ClassVar
 
 import pytest
