@@ -82,6 +82,10 @@ def make_event(
         if isinstance(fields.get(name), str):
             fields[name] = datetime.date.fromisoformat(fields[name])
     start, end = provenance.locate_quote(article.body, quote)
+    # Derived as event_save derives it (factories write rows directly, without history).
+    fields["date_latest"] = provenance.period_bounds(
+        fields.get("end_date") or fields["date"], fields["date_precision"]
+    )[1]
     event = Event.objects.create(article=article, key=key, quote=quote, quote_start=start, quote_end=end, **fields)
     for who, role in participants:
         side = {"company": who} if isinstance(who, Company) else {"person": who}

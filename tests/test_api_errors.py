@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from articles.api import views
 from articles.api.errors import exception_handler
-from articles.api.serializers import FigureSerializer
+from articles.api.views import RecordViewSet
 from articles.models import Event, Figure, Person
 from articles.services.base import StaleWriteError
 
@@ -264,11 +264,17 @@ def test_a_path_without_its_slash_is_redirected_to_the_endpoint(records, client)
 def test_a_save_that_loses_a_race_with_another_editor_is_a_412(records, editor, monkeypatch):
     figure = Figure.objects.get(key="revenue")
 
-    def someone_else_saves_first(self, instance):
-        Figure.objects.filter(pk=instance.pk).update(version=F("version") + 1)
+    check = RecordViewSet.expected_version
 
-    monkeypatch.setattr(FigureSerializer, "before_save", someone_else_saves_first)
-    response = token_client(editor).patch(f"/api/figures/{figure.pk}/", {"note": "mine"}, format="json")
+    def someone_else_saves_right_after_the_check(self, request, instance):
+        expected = check(self, request, instance)
+        Figure.objects.filter(pk=instance.pk).update(version=F("version") + 1)
+        return expected
+
+    monkeypatch.setattr(RecordViewSet, "expected_version", someone_else_saves_right_after_the_check)
+    response = token_client(editor).patch(
+        f"/api/figures/{figure.pk}/", {"note": "mine"}, format="json", HTTP_IF_MATCH=f'"{figure.version}"'
+    )
     assert response.status_code == 412
     assert "changed by someone else" in response.json()["detail"]
     figure.refresh_from_db()

@@ -2,12 +2,12 @@
 
 import datetime
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 
 from articles.models import Figure
+from articles.services.figures import figure_save
 
 from .base import make_article, make_company, make_event, make_figure, make_person
 
@@ -102,12 +102,12 @@ def figure_detail(n: int) -> str:
 
 
 def figure_history(n: int) -> str:
-    reviewer = User.objects.create_user("reviewer")
+    reviewers = [User.objects.create_user("reviewer"), User.objects.create_user("second-reviewer")]
     figure = make_figure(make_article("story"), "figure", company=make_company("acme"))
     for i in range(n):
-        figure.note, figure.status, figure.reviewed_by = f"Note {i}", "verified", reviewer
-        figure.value_high = Decimal(2000000 + i)
-        figure.save()
+        status = "verified" if i % 2 == 0 else "disputed"
+        data = {"note": f"Note {i}", "status": status}
+        figure = figure_save(figure=figure, data=data, user=reviewers[i % 2])
     return f"/api/figures/{figure.pk}/history/"
 
 

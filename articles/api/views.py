@@ -57,7 +57,7 @@ def _count(queryset: QuerySet, owner: str, counted: str = "pk") -> Coalesce:
     return Coalesce(Subquery(subquery, output_field=IntegerField()), 0)
 
 
-ALIASES = Prefetch("aliases", Alias.objects.only("id", "company_id", "person_id", "name"))
+ALIASES = Prefetch("aliases", Alias.objects.only("id", "company_id", "person_id", "name", "garbled", "note"))
 PARTICIPANTS = Prefetch(
     "participants",
     EventParticipant.objects.select_related("company", "person").only(
