@@ -93,7 +93,8 @@ WSGI_APPLICATION = "newsdb.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides of third-party pages (drf-spectacular's ReDoc page without Google Fonts).
+        "DIRS": [BASE_DIR / "newsdb" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
