@@ -1,4 +1,5 @@
-"""End to end in a real browser: an editor corrects a figure in the admin, and the API shows the correction.
+"""End to end in a real browser: an editor corrects a figure in the admin, and the API shows the correction;
+an article saved unchanged from the browser (CRLF line endings, every inline row posted back) writes nothing.
 
 Drives Debian's Chromium (``apt-get install chromium``; ``make browser-deps``) with Playwright for Python
 through ``executable_path``: nothing downloads a browser. The app runs in pytest-django's live server.
@@ -12,11 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect, sync_playwright
 
 from articles.choices import Metric
-from articles.models import Figure
+from articles.models import Article, Event, Figure
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,48 +56,75 @@ def desk_editor() -> tuple[User, str]:
     return user, password
 
 
-def test_an_editor_corrects_a_figure_in_the_browser_and_the_api_shows_it(
-    curated, live_server, desk_editor, monkeypatch
-):
+@pytest.fixture
+def logged_in(live_server, desk_editor, monkeypatch):
+    """A Chromium page, logged in to the admin as the desk editor."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     user, password = desk_editor
-    figure = Figure.objects.get(article__slug=ARTICLE, metric=Metric.FUNDING_RAISED)
-    assert (figure.value, figure.status) == (Decimal("8000000"), "reported")
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page()
             page.set_default_timeout(20_000)
-
             page.goto(f"{live_server.url}/admin/")
             page.fill("#id_username", user.username)
             page.fill("#id_password", password)
             page.click("input[type=submit]")
             expect(page.locator("#user-tools")).to_contain_text(user.username)
-
-            # Find the figure the way an editor would: search the figures for the article's words.
-            page.goto(f"{live_server.url}/admin/articles/figure/?q=Auradine+raised")
-            page.click("#result_list a:text-is('$ 8 million')")
-            page.wait_for_url(re.compile(rf"/admin/articles/figure/{figure.pk}/change/"))
-
-            mark = page.locator(".field-article_text mark")
-            expect(mark).to_have_count(1)
-            expect(mark).to_contain_text("Auradine raised $ 8 million")
-
-            page.fill("#id_value", "80000000")
-            page.select_option("#id_status", "corrected")
-            page.fill("#id_note", NOTE)
-            page.fill("#id_change_reason", REASON)
-            page.click("input[name=_save]")
-
-            page.wait_for_url(re.compile(r"/admin/articles/figure/(\?|$)"))
-            expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
+            yield page
         finally:
             browser.close()
+
+
+def test_an_article_saved_unchanged_in_the_browser_writes_nothing(curated, live_server, logged_in):
+    article = Article.objects.get(slug=ARTICLE)
+    assert article.body.count("\n") > 50  # the browser will post every one of them back as CRLF
+    records = [*article.events.all(), *article.figures.all()]
+    before = {(type(r).__name__, r.key): (r.version, r.quote_start) for r in records}
+    counts = (Article.history.count(), Event.history.count(), Figure.history.count(), LogEntry.objects.count())
+
+    page = logged_in
+    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    expect(page.locator("#id_body")).to_have_value(article.body)
+    page.click("input[name=_save]")
+    page.wait_for_url(re.compile(r"/admin/articles/article/(\?|$)"))
+    expect(page.locator(".messagelist .success")).to_have_count(1)
+
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.body.encode() == article.body.encode()
+    assert stored.version == article.version
+    after = {
+        (type(r).__name__, r.key): (r.version, r.quote_start) for r in [*stored.events.all(), *stored.figures.all()]
+    }
+    assert after == before
+    assert (Article.history.count(), Event.history.count(), Figure.history.count(), LogEntry.objects.count()) == counts
+
+
+def test_an_editor_corrects_a_figure_in_the_browser_and_the_api_shows_it(curated, live_server, logged_in):
+    figure = Figure.objects.get(article__slug=ARTICLE, metric=Metric.FUNDING_RAISED)
+    assert (figure.value, figure.status) == (Decimal("8000000"), "reported")
+    page = logged_in
+
+    # Find the figure the way an editor would: search the figures for the article's words.
+    page.goto(f"{live_server.url}/admin/articles/figure/?q=Auradine+raised")
+    page.click("#result_list a:text-is('$ 8 million')")
+    page.wait_for_url(re.compile(rf"/admin/articles/figure/{figure.pk}/change/"))
+
+    mark = page.locator(".field-article_text mark")
+    expect(mark).to_have_count(1)
+    expect(mark).to_contain_text("Auradine raised $ 8 million")
+
+    page.fill("#id_value", "80000000")
+    page.select_option("#id_status", "corrected")
+    page.fill("#id_note", NOTE)
+    page.fill("#id_change_reason", REASON)
+    page.click("input[name=_save]")
+
+    page.wait_for_url(re.compile(r"/admin/articles/figure/(\?|$)"))
+    expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
 
     detail = get_json(f"{live_server.url}/api/figures/{figure.pk}/")
     assert Decimal(str(detail["value"])) == Decimal("80000000")
