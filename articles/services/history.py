@@ -8,6 +8,8 @@ rewritten after the fact. Adding a list to the history is one line in ``LISTS``.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -120,8 +122,8 @@ def history_entry(
     date: Any = None,
 ) -> models.Model:
     """One unsaved history entry for ``instance`` as it is about to be (or was just) written."""
-    history_model = type(instance).history.model
-    values = {field.attname: getattr(instance, field.attname) for field in history_model.tracked_fields}
+    history_model, attnames = _history_model(type(instance))
+    values = {attname: getattr(instance, attname) for attname in attnames}
     return history_model(
         history_date=date or timezone.now(),
         history_user=user if getattr(user, "is_authenticated", False) or _is_loader(user) else None,
@@ -130,6 +132,14 @@ def history_entry(
         lists=lists if lists else None,
         **values,
     )
+
+
+@functools.cache
+def _history_model(model: type[models.Model]) -> tuple[type[models.Model], tuple[str, ...]]:
+    """The model's history table and the columns it copies (looked up once: simple-history builds a new
+    manager on every ``Model.history`` access, which the loader would pay per entry)."""
+    history_model = model.history.model
+    return history_model, tuple(field.attname for field in history_model.tracked_fields)
 
 
 def _is_loader(user: Any) -> bool:
