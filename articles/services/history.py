@@ -9,7 +9,6 @@ rewritten after the fact. Adding a list to the history is one line in ``LISTS``.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
