@@ -1,23 +1,41 @@
-"""Generic API test cases (NetBox style) and small factories for the records they need.
+"""What the test modules share (no test module imports another): generic test cases, factories and helpers.
 
-A resource's test module declares a subclass of ``APIViewTestCases.APIViewTestCase`` with the model, the
-route, how to make three records, what to POST and what to PATCH; the base classes then check list, get,
-create, update and delete as an anonymous user, as a user without permission and as an editor (token
-authentication), and that every write leaves one history entry naming the editor and the reason.
+- ``APIViewTestCases``: generic API test cases (NetBox style). A resource's test module declares a subclass of
+  ``APIViewTestCases.APIViewTestCase`` with the model, the route, how to make three records, what to POST and
+  what to PATCH; the base classes then check list, get, create, update and delete as an anonymous user, as a
+  user without permission and as an editor (token authentication), and that every write leaves one history
+  entry naming the editor and the reason.
+- ``FilterSetTests`` and ``ChangeLoggedFilterSetTests``: generic FilterSet test cases (NetBox style); the
+  ``id``, ``created_at`` and ``updated_at`` filters are tested once, for every model, by the latter.
+- ``made_once``: data made once for a whole class of tests that only read it (the curated data set, see
+  ``curated_once`` in conftest.py), rolled back after the class.
+- Factories (``make_company`` ...) and the admin helpers (``changeform_data``, ``change_url`` ...).
 """
 
 import datetime
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from django.db import models
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import models, transaction
+from django.db.models import Sum
+from django.test import TestCase
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from articles import provenance
+from articles.choices import Metric
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
+
+# The curated data set (conftest's ``curated`` and ``curated_once`` load it).
+FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
 # One article body that every factory-made event and figure quotes from.
 BODY = (
@@ -419,3 +437,215 @@ def browser_post_data(html: str, submit: str = "_save") -> dict[str, list[str]]:
         data.setdefault(name, []).append(value)
     data[submit] = ["Save"]
     return data
+
+
+# --------------------------------------------------------------------------------------------------
+# The admin: the curated record most admin tests open, and what a browser would post back
+
+
+AURADINE_ARTICLE = "bitmain-made-in-usa-threat-2024"
+AURADINE_QUOTE = "Auradine raised $ 8 million in April,"
+
+
+def auradine_figure() -> Figure:
+    """The curated figure with the translation error ("$ 8 million" for $80 million)."""
+    return Figure.objects.get(article__slug=AURADINE_ARTICLE, metric=Metric.FUNDING_RAISED, company__slug="auradine")
+
+
+def change_url(obj: models.Model) -> str:
+    return reverse(f"admin:articles_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def form_errors(response) -> dict:
+    return response.context["adminform"].form.errors
+
+
+def changeform_data(response, **changes) -> dict:
+    """The POST data of the admin form on ``response`` as the page shows it (inlines included), with ``changes``."""
+    data: dict = {}
+    forms = [response.context["adminform"].form]
+    try:
+        inlines = response.context["inline_admin_formsets"]
+    except KeyError:
+        inlines = []
+    for inline in inlines:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                data[field.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[field.html_name] = [str(v) for v in value]
+            else:
+                data[field.html_name] = str(value)
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+# --------------------------------------------------------------------------------------------------
+# Data made once for a class of tests
+
+
+def database_fingerprint() -> dict[str, tuple[int, int | None]]:
+    """Rows (and the sum of the versions, which every save bumps) of every newsdb table, history included, and
+    of the users: what a test that wrote and was not rolled back would change."""
+    fingerprint = {"auth.User": (User.objects.count(), None)}
+    for model in apps.get_app_config("articles").get_models():
+        rows = model._base_manager.all()
+        versions = rows.aggregate(total=Sum("version"))["total"] if hasattr(model, "version") else None
+        fingerprint[model._meta.label] = (rows.count(), versions)
+    return fingerprint
+
+
+def made_once(django_db_blocker, make: Callable[[], Any]) -> Iterator[Any]:
+    """Make data once for a class (or module) of tests; the body of a class-scoped fixture
+    (``yield from made_once(django_db_blocker, make)``).
+
+    ``make()`` runs in a transaction that stays open while the class's tests run and is rolled back after the
+    last one, so nothing is ever committed. Each test still runs in its own savepoint (pytest-django's ``db``
+    fixture, which the tests must request), rolled back when it ends: whatever a test writes is undone before
+    the next one starts, and the data is the same for every test. After the last test the database is
+    compared with what ``make()`` left, so a write that escaped its test fails loudly rather than leaking
+    into the next ones.
+
+    Not for transactional tests (``transaction=True``, ``live_server``, threads with their own connections):
+    they cannot see uncommitted data, and their flush would empty the class's data.
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            made = make()
+            before = database_fingerprint()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    try:
+        yield made
+    finally:
+        with django_db_blocker.unblock():
+            try:
+                after = database_fingerprint()
+            finally:
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+    changed = {table: (before[table], after.get(table)) for table in before if before[table] != after.get(table)}
+    assert not changed, f"a test's writes outlived it (rows, sum of versions) before -> after: {changed}"
+
+
+# --------------------------------------------------------------------------------------------------
+# FilterSet test cases (NetBox style)
+
+
+class FilterSetTests(TestCase):
+    """One test per filter of a FilterSet over a handful (3+) of records made by ``setUpTestData``.
+
+    A concrete subclass names ``filterset`` and ``queryset`` (and ``name_field``, the field that names a record
+    in assertions). ``count`` and ``names`` fail unless the filter keeps some records and drops others, so no
+    filter test passes for a filter that does nothing (keeps everything) or one that returns nothing; ``order``
+    fails if the ordering asked for is the queryset's own. A filter that must match nothing in some case says
+    so with ``count_matching_nothing``, next to a case that matches something.
+    """
+
+    __test__ = False  # a base: only its subclasses that name a FilterSet are collected
+    filterset: ClassVar[type]
+    queryset: ClassVar[models.QuerySet]
+    name_field: ClassVar[str] = "slug"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Only a class that names its FilterSet is a test class; the bases in between are not collected.
+        cls.__test__ = hasattr(cls, "filterset")
+
+    def filtered(self, params: dict) -> models.QuerySet:
+        filterset = self.filterset(params, self.queryset.all())
+        assert filterset.is_valid(), filterset.errors
+        return filterset.qs
+
+    def _some_but_not_all(self, params: dict, matched: int) -> int:
+        total = self.queryset.count()
+        assert total >= 3, f"{total} records cannot tell a working filter from a broken one"
+        assert 0 < matched < total, f"{params} matched {matched} of {total}: a broken filter could do that too"
+        return matched
+
+    def count(self, params: dict) -> int:
+        """How many records ``params`` keeps; some but not all of them, or the test fails."""
+        return self._some_but_not_all(params, self.filtered(params).count())
+
+    def names(self, params: dict) -> set:
+        """The ``name_field`` of the records ``params`` keeps; some but not all of them, or the test fails."""
+        found = list(self.filtered(params).values_list(self.name_field, flat=True))
+        self._some_but_not_all(params, len(set(found)))
+        assert len(found) == len(set(found)), f"{params} returned a record twice: {found}"
+        return set(found)
+
+    def count_matching_nothing(self, params: dict) -> int:
+        """How many records ``params`` keeps where the right answer is none (pair it with a case that matches)."""
+        return self.filtered(params).count()
+
+    def order(self, params: dict, field: str | None = None) -> list:
+        """The ``field`` (``name_field``) of every record in the order ``params`` asks for, which must differ from
+        the queryset's own order (else a do-nothing ordering would pass)."""
+        field = field or self.name_field
+        ordered = [getattr(obj, field) for obj in self.filtered(params)]
+        unordered = [getattr(obj, field) for obj in self.queryset.all()]
+        assert sorted(map(str, ordered)) == sorted(map(str, unordered)), f"{params} dropped or added records"
+        assert ordered != unordered, f"{params} gives the queryset's own order: a do-nothing ordering passes too"
+        return ordered
+
+
+def stamp(model: type[models.Model], stamps: dict[str, int], field: str = "slug") -> None:
+    """Give records known creation and update times: created on 1 January of the year ``stamps`` gives (UTC),
+    updated a year later (for ``ChangeLoggedFilterSetTests``)."""
+    for name, year in stamps.items():
+        updated = model.objects.filter(**{field: name}).update(
+            created_at=datetime.datetime(year, 1, 1, tzinfo=datetime.UTC),
+            updated_at=datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC),
+        )
+        assert updated == 1, (model, name)
+
+
+class ChangeLoggedFilterSetTests(FilterSetTests):
+    """The filters every newsdb record has, tested once for every FilterSet: ``id``, ``created_at`` and
+    ``updated_at`` (``__gte``, ``__lte``), as NetBox's ``ChangeLoggedFilterSetTests``.
+
+    ``stamps`` gives each record (by ``name_field``) the year it was created in, from 2020 on, for 3+ records
+    and every record of the queryset; ``setUpTestData`` stamps them so with ``stamp``. The expected records are
+    worked out from ``stamps`` here, not asked of the database; three of the four bounds fall on a stamp, which
+    ``__gte`` and ``__lte`` must include.
+    """
+
+    stamps: ClassVar[dict[str, int]]
+
+    def stamped(self, test: Callable[[int], bool]) -> set:
+        return {name for name, year in self.stamps.items() if test(year)}
+
+    def test_every_record_is_stamped(self):
+        assert len(self.stamps) >= 3
+        assert set(self.queryset.values_list(self.name_field, flat=True)) == set(self.stamps)
+
+    def test_id(self):
+        first, *_, last = sorted(self.stamps)
+        params = {"id": [self.queryset.get(**{self.name_field: name}).pk for name in (first, last)]}
+        assert self.names(params) == {first, last}
+
+    def test_created_at__gte(self):
+        params = {"created_at__gte": ["2021-01-01"]}
+        assert self.names(params) == self.stamped(lambda year: year >= 2021)
+
+    def test_created_at__lte(self):
+        params = {"created_at__lte": ["2021-01-01T00:00:00Z"]}
+        assert self.names(params) == self.stamped(lambda year: year <= 2021)
+
+    def test_updated_at__gte(self):
+        params = {"updated_at__gte": ["2022-06-01"]}
+        assert self.names(params) == self.stamped(lambda year: year + 1 >= 2023)
+
+    def test_updated_at__lte(self):
+        params = {"updated_at__lte": ["2022-01-01"]}
+        assert self.names(params) == self.stamped(lambda year: year + 1 <= 2022)

@@ -1,20 +1,56 @@
 """Shared pytest fixtures."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test import override_settings
 
-FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
+from .base import FIXTURES_DIR, made_once  # FIXTURES_DIR: other modules import it from here too
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Passwords hashed with MD5 in the tests (Django's advice for test suites): PBKDF2's million rounds cost
+    0.3 s for each user created with a password or logged in with one, and the suite does that hundreds of times.
+    Logging in still checks the password; only the hash function differs."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+def load_curated():
+    from articles.services.fixtures import fixtures_load
+
+    return fixtures_load(paths=[FIXTURES_DIR])
 
 
 @pytest.fixture
 def curated(db):
-    """The real curated data set, loaded through the loader."""
-    from articles.services.fixtures import fixtures_load
+    """The real curated data set, loaded through the loader for this test alone (for tests that write)."""
+    return load_curated()
 
-    return fixtures_load(paths=[FIXTURES_DIR])
+
+@pytest.fixture(scope="class")
+def curated_once(django_db_setup, django_db_blocker):
+    """The real curated data set, loaded through the loader once for the whole test class and rolled back after
+    it (see ``made_once``). Tests ask for it through ``curated_readonly``."""
+    yield from made_once(django_db_blocker, load_curated)
+
+
+@pytest.fixture
+def curated_readonly(request, curated_once, db):
+    """The curated data set, loaded once for the test's class, for tests that only read it.
+
+    Each test still runs in its own savepoint, so even a write is undone before the next test; but a test
+    that means to change the data asks for ``curated``. Use it from a test class: a module-level test
+    function has no class, so it would load the data for itself alone (as ``curated`` does).
+    """
+    if request.cls is None:
+        pytest.fail("curated_readonly is for tests in a class (load once per class); use curated", pytrace=False)
+    marker = request.node.get_closest_marker("django_db")
+    if {"transactional_db", "live_server"} & set(request.fixturenames) or (
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    ):
+        pytest.fail("a transactional test cannot see the class's uncommitted data; use curated", pytrace=False)
+    return curated_once
 
 
 @pytest.fixture
@@ -23,6 +59,13 @@ def editor(db) -> User:
     user = User.objects.create_user("editor", password="a-test-only-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name="editors"))
     return user
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    """Django's test client, logged in as the editor: for the admin (the API tests use ``token_client``)."""
+    client.force_login(editor)
+    return client
 
 
 @pytest.fixture

@@ -16,7 +16,16 @@ from articles.api.views import RecordViewSet
 from articles.models import Event, Figure, Person
 from articles.services.base import StaleWriteError
 
-from .base import detail_path, make_article, make_company, make_event, make_figure, make_person, token_client
+from .base import (
+    detail_path,
+    made_once,
+    make_article,
+    make_company,
+    make_event,
+    make_figure,
+    make_person,
+    token_client,
+)
 
 VIEWSETS = {
     "articles": views.ArticleViewSet,
@@ -65,8 +74,7 @@ GARBAGE = [
 ]
 
 
-@pytest.fixture
-def records(db):
+def make_records() -> None:
     acme = make_company("acme", aliases=("Acme Corp",))
     borealis = make_company("borealis", parent=acme)
     jane = make_person("jane-roe", affiliation=acme)
@@ -74,6 +82,17 @@ def records(db):
     make_event(article, "revenue", participants=((acme, "subject"), (jane, "speaker")))
     make_figure(article, "revenue", company=acme)
     make_figure(article, "revenue-subject", subject="Hash price", company=None)
+
+
+@pytest.fixture
+def records(db):
+    make_records()
+
+
+@pytest.fixture(scope="class")
+def records_once(django_db_setup, django_db_blocker):
+    """``make_records`` once for a test class (see ``made_once``): tests ask for it through the class's ``records``."""
+    yield from made_once(django_db_blocker, make_records)
 
 
 def _answer_problem(response, where: str) -> str | None:
@@ -88,37 +107,12 @@ def _answer_problem(response, where: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("route", VIEWSETS)
-def test_garbage_in_any_filter_is_never_a_500(records, route):
-    client = APIClient()
-    problems = []
-    for name in VIEWSETS[route].filterset_class.base_filters:
-        for value in GARBAGE:
-            response = client.get(f"/api/{route}/", {name: value})
-            problems.append(_answer_problem(response, f"{name}={value[:20]!r}"))
-            if response.status_code == 400:
-                assert name in response.json(), (name, value, response.json())
-        response = client.get(f"/api/{route}/", {name: ["1", "abc", "acme", "null", "2021-01-01"] * 100})
-        problems.append(_answer_problem(response, f"{name} repeated"))
-    assert [p for p in problems if p] == []
-
-
-@pytest.mark.parametrize("route", VIEWSETS)
-def test_garbage_paging_ordering_format_and_paths_are_never_a_500(records, route):
-    client = APIClient()
-    problems = []
-    for name in ("limit", "offset", "ordering", "format"):
-        for value in GARBAGE:
-            response = client.get(f"/api/{route}/", {name: value})
-            problems.append(_answer_problem(response, f"{name}={value[:20]!r}"))
-            if response.status_code == 400:
-                assert name in response.json()
-    for value in GARBAGE + ["..", "%2F", "1;2", "999999999999999999999999"]:
-        for suffix in ("", "history/"):
-            response = client.get(f"/api/{route}/{value}/{suffix}")
-            problems.append(_answer_problem(response, f"path {value[:20]!r}/{suffix}"))
-    assert [p for p in problems if p] == []
-
+# Every filter of every endpoint, one test each (so that xdist spreads them over its workers).
+FILTERS = [
+    pytest.param(route, name, id=f"{route}-{name}")
+    for route, viewset in VIEWSETS.items()
+    for name in viewset.filterset_class.base_filters
+]
 
 BODY_GARBAGE = [
     None,
@@ -140,33 +134,71 @@ BODY_GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize("route", VIEWSETS)
-def test_garbage_in_any_field_of_a_write_is_never_a_500(records, editor, route):
-    client = token_client(editor)
-    viewset = VIEWSETS[route]
-    model = viewset.queryset.model
-    pk = model.objects.order_by("pk").first().pk
-    serializer = (viewset.detail_serializer_class or viewset.serializer_class)()
-    writable = [name for name, field in serializer.fields.items() if not field.read_only]
-    problems = []
-    for name in writable:
-        for value in BODY_GARBAGE:
-            path = detail_path(model.objects.get(pk=pk))
-            response = client.patch(path, {name: value}, format="json")
-            problems.append(_answer_problem(response, f"PATCH {name}={str(value)[:20]!r}"))
-            response = client.post(f"/api/{route}/", {name: value}, format="json")
-            problems.append(_answer_problem(response, f"POST {name}={str(value)[:20]!r}"))
-        response = client.post(f"/api/{route}/", {name: "x\x00"}, format="multipart")
-        problems.append(_answer_problem(response, f"POST form {name}"))
-    path = detail_path(model.objects.get(pk=pk))
-    for raw in ["{", "[", "nul", '"text"', "[1, 2]", "[" * 100000 + "]" * 100000, '{"a": NaN}', "\x00"]:
-        for method in (client.post, client.put, client.patch):
-            target = f"/api/{route}/" if method == client.post else path
-            response = method(target, raw, content_type="application/json")
-            problems.append(_answer_problem(response, f"{method.__name__} body {raw[:10]!r}"))
-    response = client.delete(path, "[" * 100000, content_type="application/json")
-    problems.append(_answer_problem(response, "DELETE body"))
-    assert [p for p in problems if p] == []
+class TestGarbageIsNeverA500:
+    """The fuzz tests: thousands of requests over the same few records, made once for the class. Each test runs
+    in its own savepoint, so what a write test's garbage gets written is undone before the next test."""
+
+    @pytest.fixture
+    def records(self, records_once, db):
+        return records_once
+
+    @pytest.mark.parametrize(("route", "name"), FILTERS)
+    def test_garbage_in_any_filter_is_never_a_500(self, records, route, name):
+        client = APIClient()
+        problems = []
+        for value in GARBAGE:
+            response = client.get(f"/api/{route}/", {name: value})
+            problems.append(_answer_problem(response, f"{name}={value[:20]!r}"))
+            if response.status_code == 400:
+                assert name in response.json(), (name, value, response.json())
+        response = client.get(f"/api/{route}/", {name: ["1", "abc", "acme", "null", "2021-01-01"] * 100})
+        problems.append(_answer_problem(response, f"{name} repeated"))
+        assert [p for p in problems if p] == []
+
+    @pytest.mark.parametrize("route", VIEWSETS)
+    def test_garbage_paging_ordering_format_and_paths_are_never_a_500(self, records, route):
+        client = APIClient()
+        problems = []
+        for name in ("limit", "offset", "ordering", "format"):
+            for value in GARBAGE:
+                response = client.get(f"/api/{route}/", {name: value})
+                problems.append(_answer_problem(response, f"{name}={value[:20]!r}"))
+                if response.status_code == 400:
+                    assert name in response.json()
+        for value in GARBAGE + ["..", "%2F", "1;2", "999999999999999999999999"]:
+            for suffix in ("", "history/"):
+                response = client.get(f"/api/{route}/{value}/{suffix}")
+                problems.append(_answer_problem(response, f"path {value[:20]!r}/{suffix}"))
+        assert [p for p in problems if p] == []
+
+    @pytest.mark.parametrize("route", VIEWSETS)
+    def test_garbage_in_any_field_of_a_write_is_never_a_500(self, records, editor, route):
+        client = token_client(editor)
+        viewset = VIEWSETS[route]
+        model = viewset.queryset.model
+        pk = model.objects.order_by("pk").first().pk
+        serializer = (viewset.detail_serializer_class or viewset.serializer_class)()
+        writable = [name for name, field in serializer.fields.items() if not field.read_only]
+        problems = []
+        for name in writable:
+            for value in BODY_GARBAGE:
+                # Asked afresh each time: a PATCH that went through may have changed the slug in the path.
+                path = detail_path(model.objects.get(pk=pk))
+                response = client.patch(path, {name: value}, format="json")
+                problems.append(_answer_problem(response, f"PATCH {name}={str(value)[:20]!r}"))
+                response = client.post(f"/api/{route}/", {name: value}, format="json")
+                problems.append(_answer_problem(response, f"POST {name}={str(value)[:20]!r}"))
+            response = client.post(f"/api/{route}/", {name: "x\x00"}, format="multipart")
+            problems.append(_answer_problem(response, f"POST form {name}"))
+        path = detail_path(model.objects.get(pk=pk))
+        for raw in ["{", "[", "nul", '"text"', "[1, 2]", "[" * 100000 + "]" * 100000, '{"a": NaN}', "\x00"]:
+            for method in (client.post, client.put, client.patch):
+                target = f"/api/{route}/" if method == client.post else path
+                response = method(target, raw, content_type="application/json")
+                problems.append(_answer_problem(response, f"{method.__name__} body {raw[:10]!r}"))
+        response = client.delete(path, "[" * 100000, content_type="application/json")
+        problems.append(_answer_problem(response, "DELETE body"))
+        assert [p for p in problems if p] == []
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from articles.models import Article, Company, Event, Figure, Person
 from articles.numbers import parse_amount
 from articles.selectors import entity_resolve
 
-from .conftest import FIXTURES_DIR
+from .base import FIXTURES_DIR
 
 ARTICLE_FILES = sorted((FIXTURES_DIR / "articles").glob("*.yaml"))
 SEEDS_DIR = Path(os.environ.get("NEWSDB_SEEDS_DIR", Path(settings.BASE_DIR).parent / "shared" / "seeds"))
@@ -179,41 +179,207 @@ def test_every_figures_words_parse_to_its_recorded_value(record):
         assert parsed.unit == record["unit"]
 
 
-def test_every_quote_is_found_verbatim_at_its_offsets(curated):
-    for record in [*Event.objects.select_related("article"), *Figure.objects.select_related("article")]:
-        assert record.article.body[record.quote_start : record.quote_end] == record.quote, record.key
-    for figure in Figure.objects.all():
-        assert figure.as_reported in figure.quote
+@pytest.mark.usefixtures("curated_readonly")
+class TestTheLoadedDataSet:
+    """The curated data set as the loader stores it (loaded once for the class)."""
 
+    def test_every_quote_is_found_verbatim_at_its_offsets(self):
+        for record in [*Event.objects.select_related("article"), *Figure.objects.select_related("article")]:
+            assert record.article.body[record.quote_start : record.quote_end] == record.quote, record.key
+        for figure in Figure.objects.all():
+            assert figure.as_reported in figure.quote
 
-@pytest.mark.parametrize(
-    ("slug", "publisher", "published_on", "precision", "authors"),
-    [
-        ("bitmain-bankruptcy-rumours-2018", None, datetime.date(2018, 9, 1), "month", []),
-        ("bitmain-q1-2019-loss", "finance-magnates", datetime.date(2019, 8, 1), "month", []),
-        (
-            "bitmain-made-in-usa-threat-2024",
-            "bloomberg",
-            datetime.date(2024, 8, 26),
-            "day",
-            ["Ryan Weeks", "Sidhartha Shukla"],
-        ),
-        ("bitmain-suspends-spot-sales-2021", "gcc-business-news", datetime.date(2021, 6, 1), "month", ["Arya M Nair"]),
-        ("china-miners-sell-off-2018", "technode", datetime.date(2018, 11, 1), "month", ["Bailey Hu"]),
-    ],
-)
-def test_publication_metadata_is_what_is_known_with_honest_precision(
-    curated, slug, publisher, published_on, precision, authors
-):
-    article = Article.objects.get(slug=slug)
-    assert (article.publisher.slug if article.publisher else None) == publisher
-    assert (article.published_on, article.published_precision, article.authors) == (published_on, precision, authors)
+    @pytest.mark.parametrize(
+        ("slug", "publisher", "published_on", "precision", "authors"),
+        [
+            ("bitmain-bankruptcy-rumours-2018", None, datetime.date(2018, 9, 1), "month", []),
+            ("bitmain-q1-2019-loss", "finance-magnates", datetime.date(2019, 8, 1), "month", []),
+            (
+                "bitmain-made-in-usa-threat-2024",
+                "bloomberg",
+                datetime.date(2024, 8, 26),
+                "day",
+                ["Ryan Weeks", "Sidhartha Shukla"],
+            ),
+            (
+                "bitmain-suspends-spot-sales-2021",
+                "gcc-business-news",
+                datetime.date(2021, 6, 1),
+                "month",
+                ["Arya M Nair"],
+            ),
+            ("china-miners-sell-off-2018", "technode", datetime.date(2018, 11, 1), "month", ["Bailey Hu"]),
+        ],
+    )
+    def test_publication_metadata_is_what_is_known_with_honest_precision(
+        self, slug, publisher, published_on, precision, authors
+    ):
+        article = Article.objects.get(slug=slug)
+        assert (article.publisher.slug if article.publisher else None) == publisher
+        assert (article.published_on, article.published_precision, article.authors) == (
+            published_on,
+            precision,
+            authors,
+        )
 
+    def test_no_page_debris_is_body_text(self):
+        for article in Article.objects.all():
+            for debris in DEBRIS:
+                assert debris not in article.body, (article.slug, debris)
 
-def test_no_page_debris_is_body_text(curated):
-    for article in Article.objects.all():
-        for debris in DEBRIS:
-            assert debris not in article.body, (article.slug, debris)
+    def test_the_loader_stores_every_body_character_for_character(self):
+        for slug, doc in read_articles().items():
+            assert Article.objects.get(slug=slug).body == doc["article"]["body"], slug
+
+    @pytest.mark.parametrize(
+        ("garble", "slug"),
+        [
+            ("Cannan Creative", "canaan"),
+            ("Betland", "bitmain"),
+            ("Battle", "bitmain"),
+            ("Etherdo", "bitmain"),
+            ("Zhanck Group", "micree-zhan"),
+            ("Wu Jihan", "jihan-wu"),
+            ("Elizabeth Wallen", "elizabeth-warren"),
+            ("Ministry of Finance", "us-treasury"),
+            ("US Foreign Investment Commission", "cfius"),
+            ("Cambridge University's Alternative Financial Research Center", "ccaf"),
+            ("Riot Blockchain Inc.", "riot-platforms"),
+            ("QQ.com", "tencent-news"),
+            ("Mark Lee", "mark-li"),
+        ],
+    )
+    def test_every_known_garble_resolves_to_the_right_entity(self, garble, slug):
+        entity = entity_resolve(garble)
+        assert entity is not None and entity.slug == slug
+
+    def test_garbled_aliases_are_marked_and_explained(self):
+        garbled = Company.objects.get(slug="bitmain").aliases.filter(garbled=True)
+        assert {a.name for a in garbled} >= {"Betland", "Battle", "Etherdo"}
+        assert all(a.note for a in garbled)
+
+    def test_every_organization_of_the_articles_is_a_company(self):
+        named = {
+            "bitmain-bankruptcy-rumours-2018": {
+                "bitmain",
+                "bloomberg",
+                "tencent-news",
+                "bitmex-research",
+                "canaan",
+                "sanford-c-bernstein",
+                "mgt-capital-investments",
+                "gmo-internet",
+            },
+            "bitmain-q1-2019-loss": {"bitmain", "tencent-news", "hkex", "bloomberg", "canaan"},
+            "bitmain-made-in-usa-threat-2024": {
+                "bitmain",
+                "bitmain-technologies-delaware",
+                "auradine",
+                "core-scientific",
+                "block",
+                "marathon-digital",
+                "ccaf",
+                "synteq-digital",
+                "mineone",
+                "cfius",
+                "us-senate-banking-committee",
+                "us-treasury",
+                "cleanspark",
+                "ofac",
+                "sphere-3d",
+                "bitfufu",
+                "us-customs",
+                "riot-platforms",
+                "microbt",
+                "bloomberg-businessweek",
+                "de-beers",
+                "linkedin",
+            },
+            "bitmain-suspends-spot-sales-2021": {"bitmain", "china-state-council"},
+            "china-miners-sell-off-2018": {
+                "bitmain",
+                "weibo",
+                "tencent-news",
+                "binance",
+                "okcoin",
+                "hurun-report",
+                "techcrunch",
+            },
+        }
+        for slug, companies in named.items():
+            mentioned = set(Article.objects.get(slug=slug).companies.values_list("slug", flat=True))
+            assert companies <= mentioned, (slug, companies - mentioned)
+
+    def test_people_named_by_the_articles_are_people_with_their_affiliation(self):
+        assert Person.objects.get(slug="rajiv-khemani").affiliation.slug == "auradine"
+        assert Person.objects.get(slug="patricia-trompeter").affiliation.slug == "sphere-3d"
+        assert Company.objects.get(slug="bitmain-technologies-delaware").parent.slug == "bitmain"
+
+    @pytest.mark.parametrize(
+        ("article", "key", "value", "value_high", "unit", "period"),
+        [
+            (
+                "bitmain-q1-2019-loss",
+                "q1-2019-operating-revenue",
+                "1082000000",
+                None,
+                "USD",
+                ("2019-01-01", "2019-03-31"),
+            ),
+            ("bitmain-q1-2019-loss", "q1-2019-net-loss", "310000000", None, "USD", ("2019-01-01", "2019-03-31")),
+            (
+                "bitmain-q1-2019-loss",
+                "january-2019-operating-revenue",
+                "253000000",
+                None,
+                "USD",
+                ("2019-01-01", "2019-01-31"),
+            ),
+            (
+                "bitmain-q1-2019-loss",
+                "february-2019-operating-revenue",
+                "253000000",
+                None,
+                "USD",
+                ("2019-02-01", "2019-02-28"),
+            ),
+            ("bitmain-bankruptcy-rumours-2018", "chip-prepayments", "660000000", "866000000", "USD", None),
+            (
+                "bitmain-bankruptcy-rumours-2018",
+                "production-costs-with-inventories",
+                "1900000000",
+                "2100000000",
+                "USD",
+                None,
+            ),
+            ("bitmain-bankruptcy-rumours-2018", "fiat-and-crypto-reserves", "1277000000", None, "USD", None),
+            ("bitmain-made-in-usa-threat-2024", "bitmain-mining-machine-market-share", "90", None, "percent", None),
+            ("bitmain-made-in-usa-threat-2024", "auradine-april-2024-funding", "8000000", None, "USD", None),
+            ("bitmain-made-in-usa-threat-2024", "mineone-cheyenne-land-area", "12", None, "acres", None),
+            ("china-miners-sell-off-2018", "bitcoin-price-below-5000", "5000", None, "USD", None),
+        ],
+    )
+    def test_key_figures_are_recorded_with_their_values(self, article, key, value, value_high, unit, period):
+        figure = Figure.objects.get(article__slug=article, key=key)
+        assert figure.value == Decimal(value)
+        assert figure.value_high == (Decimal(value_high) if value_high else None)
+        assert figure.unit == unit
+        if period:
+            assert (figure.period_start.isoformat(), figure.period_end.isoformat()) == period
+
+    def test_the_auradine_translation_error_is_kept_as_reported_with_a_note(self):
+        figure = Figure.objects.get(article__slug="bitmain-made-in-usa-threat-2024", key="auradine-april-2024-funding")
+        assert (figure.as_reported, figure.status) == ("$ 8 million", "reported")
+        assert "$80 million" in figure.note
+
+    def test_dated_happenings_mentioned_in_passing_are_events(self):
+        events = Event.objects.filter(article__slug="bitmain-made-in-usa-threat-2024")
+        assert events.get(key="bitmain-founded").date == datetime.date(2013, 1, 1)
+        hearing = events.get(key="senate-banking-hearing-mineone")
+        assert (hearing.date, hearing.date_precision) == (datetime.date(2024, 7, 25), "day")
+        assert events.filter(type="government_action", date__year=2018).exists()  # the 2018 tariffs
+        speech = events.get(key="trump-nashville-bitcoin-conference-speech")
+        assert speech.participants.filter(person__slug="donald-trump", role="speaker").exists()
 
 
 @pytest.mark.parametrize("slug", sorted(SEED_OF))
@@ -228,11 +394,6 @@ def test_the_source_comparison_is_exact_about_invisible_characters():
     source = "Headline\n\nBitmain tech\n\nCongo.\u00a0\n\nYOU MAY LIKE"
     assert body_from_source(source, ["Bitmain tech", "YOU MAY LIKE"]) == "Headline\n\nCongo.\u00a0"
     assert body_from_source(source, ["Bitmain tech", "YOU MAY LIKE"]) != "Headline\n\nCongo."
-
-
-def test_the_loader_stores_every_body_character_for_character(curated):
-    for slug, doc in read_articles().items():
-        assert Article.objects.get(slug=slug).body == doc["article"]["body"], slug
 
 
 HEADLINE_KEPT = re.compile(r"\bkeeps?\b|\bkept\b|\b(?:in|into|opens|starts) the body\b", re.IGNORECASE)
@@ -255,156 +416,6 @@ def test_notes_that_say_the_headline_is_kept_have_the_title_in_the_body():
     """A notes sentence that mentions the headline and says it is kept ("kept", "keeps", "in/into the body"),
     and does not say "no headline" or "removed", is a promise that the body holds the title verbatim."""
     assert headline_claim_problems(read_articles()) == []
-
-
-@pytest.mark.parametrize(
-    ("garble", "slug"),
-    [
-        ("Cannan Creative", "canaan"),
-        ("Betland", "bitmain"),
-        ("Battle", "bitmain"),
-        ("Etherdo", "bitmain"),
-        ("Zhanck Group", "micree-zhan"),
-        ("Wu Jihan", "jihan-wu"),
-        ("Elizabeth Wallen", "elizabeth-warren"),
-        ("Ministry of Finance", "us-treasury"),
-        ("US Foreign Investment Commission", "cfius"),
-        ("Cambridge University's Alternative Financial Research Center", "ccaf"),
-        ("Riot Blockchain Inc.", "riot-platforms"),
-        ("QQ.com", "tencent-news"),
-        ("Mark Lee", "mark-li"),
-    ],
-)
-def test_every_known_garble_resolves_to_the_right_entity(curated, garble, slug):
-    entity = entity_resolve(garble)
-    assert entity is not None and entity.slug == slug
-
-
-def test_garbled_aliases_are_marked_and_explained(curated):
-    garbled = Company.objects.get(slug="bitmain").aliases.filter(garbled=True)
-    assert {a.name for a in garbled} >= {"Betland", "Battle", "Etherdo"}
-    assert all(a.note for a in garbled)
-
-
-def test_every_organization_of_the_articles_is_a_company(curated):
-    named = {
-        "bitmain-bankruptcy-rumours-2018": {
-            "bitmain",
-            "bloomberg",
-            "tencent-news",
-            "bitmex-research",
-            "canaan",
-            "sanford-c-bernstein",
-            "mgt-capital-investments",
-            "gmo-internet",
-        },
-        "bitmain-q1-2019-loss": {"bitmain", "tencent-news", "hkex", "bloomberg", "canaan"},
-        "bitmain-made-in-usa-threat-2024": {
-            "bitmain",
-            "bitmain-technologies-delaware",
-            "auradine",
-            "core-scientific",
-            "block",
-            "marathon-digital",
-            "ccaf",
-            "synteq-digital",
-            "mineone",
-            "cfius",
-            "us-senate-banking-committee",
-            "us-treasury",
-            "cleanspark",
-            "ofac",
-            "sphere-3d",
-            "bitfufu",
-            "us-customs",
-            "riot-platforms",
-            "microbt",
-            "bloomberg-businessweek",
-            "de-beers",
-            "linkedin",
-        },
-        "bitmain-suspends-spot-sales-2021": {"bitmain", "china-state-council"},
-        "china-miners-sell-off-2018": {
-            "bitmain",
-            "weibo",
-            "tencent-news",
-            "binance",
-            "okcoin",
-            "hurun-report",
-            "techcrunch",
-        },
-    }
-    for slug, companies in named.items():
-        mentioned = set(Article.objects.get(slug=slug).companies.values_list("slug", flat=True))
-        assert companies <= mentioned, (slug, companies - mentioned)
-
-
-def test_people_named_by_the_articles_are_people_with_their_affiliation(curated):
-    assert Person.objects.get(slug="rajiv-khemani").affiliation.slug == "auradine"
-    assert Person.objects.get(slug="patricia-trompeter").affiliation.slug == "sphere-3d"
-    assert Company.objects.get(slug="bitmain-technologies-delaware").parent.slug == "bitmain"
-
-
-@pytest.mark.parametrize(
-    ("article", "key", "value", "value_high", "unit", "period"),
-    [
-        ("bitmain-q1-2019-loss", "q1-2019-operating-revenue", "1082000000", None, "USD", ("2019-01-01", "2019-03-31")),
-        ("bitmain-q1-2019-loss", "q1-2019-net-loss", "310000000", None, "USD", ("2019-01-01", "2019-03-31")),
-        (
-            "bitmain-q1-2019-loss",
-            "january-2019-operating-revenue",
-            "253000000",
-            None,
-            "USD",
-            ("2019-01-01", "2019-01-31"),
-        ),
-        (
-            "bitmain-q1-2019-loss",
-            "february-2019-operating-revenue",
-            "253000000",
-            None,
-            "USD",
-            ("2019-02-01", "2019-02-28"),
-        ),
-        ("bitmain-bankruptcy-rumours-2018", "chip-prepayments", "660000000", "866000000", "USD", None),
-        (
-            "bitmain-bankruptcy-rumours-2018",
-            "production-costs-with-inventories",
-            "1900000000",
-            "2100000000",
-            "USD",
-            None,
-        ),
-        ("bitmain-bankruptcy-rumours-2018", "fiat-and-crypto-reserves", "1277000000", None, "USD", None),
-        ("bitmain-made-in-usa-threat-2024", "bitmain-mining-machine-market-share", "90", None, "percent", None),
-        ("bitmain-made-in-usa-threat-2024", "auradine-april-2024-funding", "8000000", None, "USD", None),
-        ("bitmain-made-in-usa-threat-2024", "mineone-cheyenne-land-area", "12", None, "acres", None),
-        ("china-miners-sell-off-2018", "bitcoin-price-below-5000", "5000", None, "USD", None),
-    ],
-)
-def test_key_figures_are_recorded_with_their_values(curated, article, key, value, value_high, unit, period):
-    figure = Figure.objects.get(article__slug=article, key=key)
-    assert figure.value == Decimal(value)
-    assert figure.value_high == (Decimal(value_high) if value_high else None)
-    assert figure.unit == unit
-    if period:
-        assert (figure.period_start.isoformat(), figure.period_end.isoformat()) == period
-
-
-def test_the_auradine_translation_error_is_kept_as_reported_with_a_note(curated):
-    figure = Figure.objects.get(article__slug="bitmain-made-in-usa-threat-2024", key="auradine-april-2024-funding")
-    assert (figure.as_reported, figure.status) == ("$ 8 million", "reported")
-    assert "$80 million" in figure.note
-
-
-def test_dated_happenings_mentioned_in_passing_are_events(curated):
-    events = Event.objects.filter(article__slug="bitmain-made-in-usa-threat-2024")
-    assert events.get(key="bitmain-founded").date == datetime.date(2013, 1, 1)
-    hearing = events.get(key="senate-banking-hearing-mineone")
-    assert (hearing.date, hearing.date_precision) == (datetime.date(2024, 7, 25), "day")
-    assert events.filter(type="government_action", date__year=2018).exists()  # the 2018 tariffs
-    speech = events.get(key="trump-nashville-bitcoin-conference-speech")
-    assert speech.participants.filter(person__slug="donald-trump", role="speaker").exists()
 
 
 VAGUE_TIME = re.compile(

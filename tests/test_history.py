@@ -18,20 +18,19 @@ from articles.services.events import event_save
 from articles.services.figures import figure_save
 from articles.services.fixtures import fixtures_load
 
-from .conftest import FIXTURES_DIR
-from .test_admin import AURADINE_ARTICLE, AURADINE_QUOTE, auradine_figure, change_url, changeform_data, form_errors
+from .base import (
+    AURADINE_ARTICLE,
+    AURADINE_QUOTE,
+    FIXTURES_DIR,
+    auradine_figure,
+    change_url,
+    changeform_data,
+    form_errors,
+)
 
 # Mentioned by the 2018 sell-off story, but in none of its events or figures (so a mention that can go).
 NAMED_IN_PASSING = "technode"
 NOTE = "Translation error: other reports of the same Bloomberg story say $80 million."
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    editor.is_staff = True
-    editor.save(update_fields=["is_staff"])
-    client.force_login(editor)
-    return client
 
 
 def correct_auradine(client, reason: str = "Checked against Bloomberg's English original"):
@@ -45,13 +44,35 @@ def correct_auradine(client, reason: str = "Checked against Bloomberg's English 
     return Figure.objects.get(pk=figure.pk)
 
 
-def test_the_loader_leaves_one_history_entry_per_record_by_load_fixtures(curated):
-    (entry,) = auradine_figure().history.all()
-    assert (entry.history_type, entry.history_user.username, entry.history_change_reason) == (
-        "+",
-        "load_fixtures",
-        "load_fixtures",
-    )
+HEARING = ("bitmain-made-in-usa-threat-2024", "senate-banking-hearing-mineone")
+
+
+def hearing() -> Event:
+    return Event.objects.get(article__slug=HEARING[0], key=HEARING[1])
+
+
+@pytest.mark.usefixtures("curated_readonly")
+class TestWhatTheLoaderRecords:
+    """The history entries the loader leaves (the curated data, loaded once for the class)."""
+
+    def test_the_loader_leaves_one_history_entry_per_record_by_load_fixtures(self):
+        (entry,) = auradine_figure().history.all()
+        assert (entry.history_type, entry.history_user.username, entry.history_change_reason) == (
+            "+",
+            "load_fixtures",
+            "load_fixtures",
+        )
+
+    def test_the_loaders_history_entry_of_an_event_holds_its_participants(self):
+        [entry] = hearing().history.all()
+        assert {"company": None, "person": "elizabeth-warren", "role": "speaker"} in entry.lists["participants"]
+        assert len(entry.lists["participants"]) == hearing().participants.count()
+
+    def test_the_loaders_history_entry_of_a_company_holds_its_aliases(self):
+        [entry] = Company.objects.get(slug="bitmain").history.all()
+        snapshot = {alias["name"]: alias for alias in entry.lists["aliases"]}
+        assert {"Betland", "Battle", "Etherdo"} <= set(snapshot)
+        assert snapshot["Betland"]["garbled"] is True and snapshot["Betland"]["note"]
 
 
 def test_a_reload_with_a_changed_fixture_leaves_one_entry_by_load_fixtures(curated, tmp_path):
@@ -260,19 +281,6 @@ def test_revert_restores_an_articles_earlier_mention_list(curated, editor_client
     assert article.history.first().lists["companies"] == original
 
 
-HEARING = ("bitmain-made-in-usa-threat-2024", "senate-banking-hearing-mineone")
-
-
-def hearing() -> Event:
-    return Event.objects.get(article__slug=HEARING[0], key=HEARING[1])
-
-
-def test_the_loaders_history_entry_of_an_event_holds_its_participants(curated):
-    [entry] = hearing().history.all()
-    assert {"company": None, "person": "elizabeth-warren", "role": "speaker"} in entry.lists["participants"]
-    assert len(entry.lists["participants"]) == hearing().participants.count()
-
-
 def test_a_participant_change_through_the_api_is_one_event_history_entry_with_old_and_new(curated, editor):
     from rest_framework.test import APIClient
 
@@ -308,13 +316,6 @@ def test_revert_restores_an_events_earlier_participants(curated, editor_client, 
     assert {(p.company_id, p.person_id, p.role) for p in event.participants.all()} == before
     assert event.history.count() == 3
     assert event.history.first().lists == event.history.earliest().lists
-
-
-def test_the_loaders_history_entry_of_a_company_holds_its_aliases(curated):
-    [entry] = Company.objects.get(slug="bitmain").history.all()
-    snapshot = {alias["name"]: alias for alias in entry.lists["aliases"]}
-    assert {"Betland", "Battle", "Etherdo"} <= set(snapshot)
-    assert snapshot["Betland"]["garbled"] is True and snapshot["Betland"]["note"]
 
 
 def test_an_alias_fix_through_the_api_is_one_company_history_entry_with_old_and_new(curated, editor):

@@ -209,14 +209,6 @@ def test_a_merge_that_fails_halfway_writes_nothing(world, merger, monkeypatch):
 # The admin action
 
 
-@pytest.fixture
-def editor_client(client, editor):
-    editor.is_staff = True
-    editor.save(update_fields=["is_staff"])
-    client.force_login(editor)
-    return client
-
-
 def action(world: dict, **extra) -> dict:
     companies = [world["survivor"], world["dup"], world["dup2"]]
     return {"action": "merge_companies", "_selected_action": [c.pk for c in companies], **extra}

@@ -1,5 +1,6 @@
 """Project wiring: configuration by environment, and a docker-compose file that matches the settings."""
 
+import ast
 import os
 import re
 import subprocess
@@ -86,3 +87,18 @@ def test_sqlite_is_the_default_database_inside_the_project():
     )
     assert result.stdout.split() == ["django.db.backends.sqlite3", str(ROOT / "db.sqlite3")]
     assert "db.sqlite3" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_no_test_module_imports_another():
+    """What test modules share lives in tests/base.py (and conftest.py's fixtures), not in another test module."""
+    imports = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.module else [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            imports += [f"{path.name}: {name}" for name in names if name.split(".")[-1].startswith("test_")]
+    assert imports == []
