@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from articles.models import Article, Company, Event, Figure
+from articles.services.companies import company_save
+from articles.services.events import event_save
 
 BODY = "Bitmain has incurred a net loss of $310 million in the first quarter of 2019. Gross margins were $7.91 million."
 
@@ -110,20 +112,19 @@ def test_dates_of_month_precision_are_the_first_day_of_the_month(article):
 
 
 def test_an_event_knows_the_last_day_its_imprecise_date_covers(article):
-    event = Event.objects.create(
-        article=article,
-        key="june",
-        title="June",
-        type="other",
-        date=datetime.date(2021, 6, 1),
-        date_precision="month",
-        quote="Gross margins were $7.91 million.",
-        quote_end=1,
-    )
+    data = {
+        "article": article,
+        "key": "june",
+        "title": "June",
+        "type": "other",
+        "date": datetime.date(2021, 6, 1),
+        "date_precision": "month",
+        "quote": "Gross margins were $7.91 million.",
+    }
+    event = event_save(data=data, user=None)
     assert event.date_latest == datetime.date(2021, 6, 30)
-    event.date, event.date_precision = datetime.date(2019, 1, 1), "quarter"
-    event.save()
-    assert event.date_latest == datetime.date(2019, 3, 31)
+    event = event_save(event=event, data={"date": datetime.date(2019, 1, 1), "date_precision": "quarter"}, user=None)
+    assert Event.objects.get(pk=event.pk).date_latest == datetime.date(2019, 3, 31)
 
 
 def test_an_article_date_cannot_have_quarter_precision(db):
@@ -150,9 +151,11 @@ def test_the_database_refuses_two_figures_with_one_key_in_an_article(article, bi
         second.save()
 
 
-def test_every_save_bumps_the_version(bitmain):
+def test_every_change_through_a_service_bumps_the_version_and_no_change_does_not(bitmain):
     assert bitmain.version == 1
-    bitmain.name = "Bitmain Technologies"
-    bitmain.save()
+    company_save(company=bitmain, data={"name": "Bitmain Technologies"}, user=None)
+    bitmain.refresh_from_db()
+    assert bitmain.version == 2
+    company_save(company=bitmain, data={"name": "Bitmain Technologies"}, user=None)
     bitmain.refresh_from_db()
     assert bitmain.version == 2
