@@ -17,7 +17,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..models import Article, Event, Figure
+from ..choices import ReviewStatus
+from ..models import Article, Event, EventParticipant, Figure
 from . import history
 
 M = TypeVar("M", bound=models.Model)
@@ -149,8 +150,6 @@ def key_derive(model: type[models.Model], article_id: int | None, text: str, tak
 
 def review_stamp(figure: Figure, previous_status: str | None, user: Any) -> None:
     """A figure whose review status changes names who changed it and when (reported clears both)."""
-    from ..choices import ReviewStatus
-
     if figure.status == previous_status:
         return
     if figure.status == ReviewStatus.REPORTED:
@@ -166,8 +165,6 @@ CORRECTED_VALUES = ("value", "value_high", "unit", "qualifier")
 def correction_note_check(figure: Figure, current: Figure | None) -> None:
     """A correction says why in the same write: a figure that becomes corrected, or whose corrected value
     changes, needs a note written now, not one left by an earlier write (the loader's, say)."""
-    from ..choices import ReviewStatus
-
     if figure.status != ReviewStatus.CORRECTED:
         return
     becomes = current is None or current.status != ReviewStatus.CORRECTED
@@ -234,8 +231,6 @@ def parent_cycle(slug: str, parent_slug: str | None, parent_of: Callable[[str], 
 
 def involved(article_id: int) -> tuple[set[int], set[int]]:
     """The companies and people an article's events and figures involve (ids)."""
-    from ..models import EventParticipant
-
     rows = EventParticipant.objects.filter(event__article_id=article_id).values_list("company_id", "person_id")
     companies = {company for company, _ in rows if company} | set(
         Figure.objects.filter(article_id=article_id, company__isnull=False).values_list("company_id", flat=True)

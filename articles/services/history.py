@@ -125,7 +125,8 @@ def history_entry(
     values = {attname: getattr(instance, attname) for attname in attnames}
     return history_model(
         history_date=date or timezone.now(),
-        history_user=user if getattr(user, "is_authenticated", False) or _is_loader(user) else None,
+        # A signed-in person, or the loader's (inactive) account; never an anonymous user.
+        history_user=user if getattr(user, "pk", None) is not None else None,
         history_change_reason=reason or None,
         history_type=history_type,
         lists=lists if lists else None,
@@ -139,11 +140,6 @@ def _history_model(model: type[models.Model]) -> tuple[type[models.Model], tuple
     manager on every ``Model.history`` access, which the loader would pay per entry)."""
     history_model = model.history.model
     return history_model, tuple(field.attname for field in history_model.tracked_fields)
-
-
-def _is_loader(user: Any) -> bool:
-    # The loader's inactive account is a real user whose entries should name it.
-    return getattr(user, "pk", None) is not None
 
 
 def history_write(entries: Sequence[models.Model]) -> None:

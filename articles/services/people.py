@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -61,7 +61,7 @@ def name_record_save(
     user: Any,
     reason: str,
     expected_version: int | None,
-    check: Any = None,
+    check: Callable[[models.Model], None] | None = None,
 ) -> models.Model:
     """What saving a company and saving a person share (see ``company_save`` and ``person_save``)."""
     data = base.normalised(data)
