@@ -7,7 +7,7 @@ Every event and figure carries its provenance (the verbatim quote and its offset
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from . import provenance
@@ -84,6 +84,12 @@ class Company(Record):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "companies"
+        indexes = [
+            # GET /api/companies/ (ordered by name, then id) and its cursor pages.
+            models.Index(fields=["name", "id"], name="company_name_order"),
+            # ?updated_since= on /api/companies/: the change feed, in the order a mirror reads it.
+            models.Index(fields=["updated_at", "id"], name="company_updated"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=CompanyKind.values), name="articles_company_kind_valid"),
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="articles_company_not_own_parent"),
@@ -112,6 +118,12 @@ class Person(Record):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "people"
+        indexes = [
+            # GET /api/people/ (ordered by name, then id) and its cursor pages.
+            models.Index(fields=["name", "id"], name="person_name_order"),
+            # ?updated_since= on /api/people/.
+            models.Index(fields=["updated_at", "id"], name="person_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -195,6 +207,15 @@ class Article(Record):
 
     class Meta:
         ordering = ["-published_on", "slug"]
+        indexes = [
+            # GET /api/articles/ (newest first, then slug), and the default order of figures, which sort
+            # through their article: the planner walks this index and joins each article's figures.
+            models.Index(F("published_on").desc(), "slug", name="article_published_order"),
+            # ?publisher=X on /api/articles/, in the default order.
+            models.Index("publisher", F("published_on").desc(), "slug", name="article_publisher_order"),
+            # ?updated_since= on /api/articles/.
+            models.Index(fields=["updated_at", "id"], name="article_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(published_precision__in=[p.value for p in ARTICLE_DATE_PRECISIONS]),
@@ -262,7 +283,18 @@ class Event(Quoted):
     history = History()
 
     class Meta:
-        ordering = ["date", "article", "key"]
+        # Date, then the order they were recorded in: both columns of this table, so one index serves it.
+        ordering = ["date", "id"]
+        indexes = [
+            # GET /api/events/ (by date, then id), its cursor pages, and ?date__gte= / ?date__lte=.
+            models.Index(fields=["date", "id"], name="event_date_order"),
+            # ?covers= and ?date_latest__gte= (an event's span reaches into a period).
+            models.Index(fields=["date_latest", "date"], name="event_date_latest"),
+            # ?type=X on /api/events/, in the default order.
+            models.Index(fields=["type", "date", "id"], name="event_type_order"),
+            # ?updated_since= on /api/events/.
+            models.Index(fields=["updated_at", "id"], name="event_updated"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["article", "key"], name="articles_event_unique_article_key"),
             models.CheckConstraint(condition=Q(type__in=EventType.values), name="articles_event_type_valid"),
@@ -301,6 +333,11 @@ class EventParticipant(models.Model):
 
     class Meta:
         ordering = ["event", "id"]
+        indexes = [
+            # ?company=X / ?person=X on /api/events/: the events a company or person takes part in.
+            models.Index(fields=["company", "event"], name="participant_company_event"),
+            models.Index(fields=["person", "event"], name="participant_person_event"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(company__isnull=False) & Q(person__isnull=True))
@@ -363,6 +400,18 @@ class Figure(Quoted):
 
     class Meta:
         ordering = ["article", "key"]
+        indexes = [
+            # /api/figures/?company=X&metric=Y: a company's numbers of one kind (the most common query).
+            models.Index(fields=["company", "metric"], name="figure_company_metric"),
+            # ?metric=Y&value__gte=N: the largest or smallest numbers of a kind, across companies.
+            models.Index(fields=["metric", "value"], name="figure_metric_value"),
+            # ?status=verified / corrected / disputed: the editors' worklists; most figures are just reported.
+            models.Index(fields=["status"], name="figure_status"),
+            # ?period_start__gte= / ?period_end__lte= / ?covers=: numbers for a period.
+            models.Index(fields=["period_start", "period_end"], name="figure_period"),
+            # ?updated_since= on /api/figures/.
+            models.Index(fields=["updated_at", "id"], name="figure_updated"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["article", "key"], name="articles_figure_unique_article_key"),
             models.CheckConstraint(condition=Q(metric__in=Metric.values), name="articles_figure_metric_valid"),
