@@ -140,11 +140,12 @@ REST_FRAMEWORK = {
     # Reads are open to anyone; writes need the Django model permission (the editors group has them).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["articles.api.filters.FilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "articles.api.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "articles.api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "articles.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
         "articles.api.renderers.CSVRenderer",
+        "articles.api.renderers.JSONLinesRenderer",
     ],
     "PAGE_SIZE": 50,
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "articles.api.negotiation.ContentNegotiation",

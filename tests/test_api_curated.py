@@ -111,7 +111,7 @@ class TestTheCuratedDataThroughTheAPI:
         response = client.get("/api/figures/", {"company": "bitmain", "metric": "revenue", "format": "csv"})
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert sorted(row["as_reported"] for row in rows) == [
             "$1.082 billion",
             "$253 million",

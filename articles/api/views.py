@@ -10,7 +10,7 @@ validation, the version check, history with the API user and the optional ``chan
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -26,10 +26,12 @@ from articles.services.events import event_delete
 from articles.services.figures import figure_delete
 from articles.services.people import person_delete
 
-from . import schema
+from . import exports, schema
+from . import rows as listing
 from .errors import PreconditionFailed
 from .filtersets import ArticleFilterSet, CompanyFilterSet, EventFilterSet, FigureFilterSet, PersonFilterSet
 from .history import HistoryEntrySerializer, history_entries
+from .rows import Rows
 from .serializers import (
     CHANGE_REASON_MAX_LENGTH,
     ArticleDetailSerializer,
@@ -98,8 +100,8 @@ class RecordViewSet(viewsets.ModelViewSet):
 
     def get_serializer_class(self):
         # The browsable API renders the list page's POST form with the list action: give it the full form.
-        listing = self.action == "list" and self.request is not None and self.request.method == "GET"
-        if self.detail_serializer_class is not None and not listing:
+        list_page = self.action == "list" and self.request is not None and self.request.method == "GET"
+        if self.detail_serializer_class is not None and not list_page:
             return self.detail_serializer_class
         return self.serializer_class
 
@@ -132,6 +134,19 @@ class RecordViewSet(viewsets.ModelViewSet):
             f"This {instance._meta.verbose_name} is now at version {current}; your If-Match was {header[:100]}. "
             "Someone changed it since you loaded it: reload it and apply your change again."
         )
+
+    #: How list pages and exports read their rows (``rows.FIGURES``, ...).
+    rows: Rows
+
+    def list(self, request: Request, *args, **kwargs) -> Response | StreamingHttpResponse:
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format in exports.FORMATS:
+            return exports.export(self, queryset)
+        return self.get_paginated_response(self.paginate_queryset(queryset))
+
+    def page_rows(self, queryset: QuerySet, extra: dict[str, str]) -> "list[dict]":
+        """A page's rows (the paginator calls this with the sliced queryset and its ordering keys)."""
+        return self.rows.read(queryset.prefetch_related(None), self.request, extra)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return self.respond(self.get_object())
@@ -206,6 +221,7 @@ class ArticleViewSet(RecordViewSet):
     queryset = ARTICLES.defer("body", "notes")
     detail_queryset = ARTICLES.prefetch_related(Prefetch("events", EVENTS), Prefetch("figures", FIGURES))
     delete_service = article_delete
+    rows = listing.ARTICLES
     serializer_class = ArticleSerializer
     detail_serializer_class = ArticleDetailSerializer
     filterset_class = ArticleFilterSet
@@ -228,6 +244,7 @@ class CompanyViewSet(RecordViewSet):
         .order_by("name", "pk")
     )
     delete_service = company_delete
+    rows = listing.COMPANIES
     serializer_class = CompanySerializer
     filterset_class = CompanyFilterSet
     lookup_field = "slug"
@@ -258,6 +275,7 @@ class PersonViewSet(RecordViewSet):
         .order_by("name", "pk")
     )
     delete_service = person_delete
+    rows = listing.PEOPLE
     serializer_class = PersonSerializer
     filterset_class = PersonFilterSet
     lookup_field = "slug"
@@ -270,6 +288,7 @@ class EventViewSet(RecordViewSet):
 
     queryset = EVENTS
     delete_service = event_delete
+    rows = listing.EVENTS
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
 
@@ -280,5 +299,6 @@ class FigureViewSet(RecordViewSet):
 
     queryset = FIGURES
     delete_service = figure_delete
+    rows = listing.FIGURES
     serializer_class = FigureSerializer
     filterset_class = FigureFilterSet

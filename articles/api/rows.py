@@ -1,0 +1,410 @@
+"""List pages and exports read with ``.values()``: the serializers' JSON, without their per-field overhead.
+
+A list page is read-only, so it does not need a serializer's validation machinery: each resource declares here
+the columns of one row (a name and the lookup it reads) and the lists a row holds (aliases, participants, the
+companies an article mentions), each read for the whole page in one query. ``tests/test_api_rows.py`` checks that
+every row equals what the resource's serializer gives for the same record, so the two cannot drift apart.
+
+The same declarations fix an export's columns (CSV and JSON Lines): they belong to the resource, not to whatever
+a page happens to hold.
+"""
+
+import datetime
+import decimal
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Alias, Article, EventParticipant, Figure
+
+
+def _date(value: datetime.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _datetime(value: datetime.datetime | None) -> str | None:
+    # As DRF's DateTimeField writes it: in the current time zone, ISO 8601, UTC as "Z".
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _decimal(places: int) -> Callable[[decimal.Decimal | None], str | None]:
+    exponent = decimal.Decimal(1).scaleb(-places)
+
+    def convert(value: decimal.Decimal | None) -> str | None:
+        return None if value is None else format(value.quantize(exponent), "f")
+
+    return convert
+
+
+@dataclass(frozen=True)
+class Column:
+    """One value of a row: ``name`` in the output, read from ``path`` (a ``.values()`` lookup)."""
+
+    name: str
+    path: str
+    convert: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Nested:
+    """A list each row holds, read for a whole page at once: ``read(ids)`` gives ``{row id: [item, ...]}``."""
+
+    name: str
+    read: Callable[[list[int]], dict[int, list]]
+    #: How an export writes the list in one CSV cell.
+    cell: Callable[[list], str]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """How one resource's rows are read: the detail view's name (for ``api_url``), the lookup in its address,
+    the columns and the lists. ``read`` gives the rows of a page; ``stream`` every row of a result set."""
+
+    detail_view: str
+    lookup: str
+    columns: tuple[Column, ...]
+    nested: tuple[Nested, ...] = ()
+    #: Output order: ``api_url`` follows ``id``; the lists take the places the serializer gives them.
+    order: tuple[str, ...] = field(default=())
+
+    def paths(self) -> dict[str, F]:
+        return {f"_c{i}": F(column.path) for i, column in enumerate(self.columns)}
+
+    def url_prefix(self, request) -> str:
+        # "/api/figures/0/" with the 0 cut off: every row's address is this prefix, its lookup and a slash.
+        sample = reverse(self.detail_view, kwargs={"pk" if self.lookup == "id" else self.lookup: "0"})
+        return request.build_absolute_uri(sample[:-2])
+
+    def read(self, queryset: QuerySet, request, extra: dict[str, str] | None = None) -> list[dict]:
+        """The rows of one page (``queryset`` is already sliced); ``extra`` adds lookups under given names."""
+        paths = self.paths()
+        raw = list(queryset.values(**paths, **{name: F(path) for name, path in (extra or {}).items()}))
+        return self._build(raw, self.url_prefix(request), extra or {})
+
+    def stream(self, queryset: QuerySet, request, chunk_size: int = 2000) -> Iterator[dict]:
+        """Every row of ``queryset``, read through a server-side cursor in chunks; memory stays flat."""
+        prefix = self.url_prefix(request)
+        chunk: list[dict] = []
+        for row in queryset.values(**self.paths()).iterator(chunk_size=chunk_size):
+            chunk.append(row)
+            if len(chunk) == chunk_size:
+                yield from self._build(chunk, prefix, {})
+                chunk = []
+        if chunk:
+            yield from self._build(chunk, prefix, {})
+
+    def _build(self, raw: list[dict], prefix: str, extra: dict[str, str]) -> list[dict]:
+        ids = [row["_c0"] for row in raw]
+        lists = {nested.name: nested.read(ids) for nested in self.nested} if raw else {}
+        lookup_index = next(i for i, c in enumerate(self.columns) if c.name == self.lookup)
+        rows = []
+        for row in raw:
+            values = {}
+            for i, column in enumerate(self.columns):
+                value = row[f"_c{i}"]
+                values[column.name] = column.convert(value) if column.convert is not None else value
+            values["api_url"] = f"{prefix}{row[f'_c{lookup_index}']}/"
+            for nested in self.nested:
+                values[nested.name] = lists[nested.name].get(values["id"], [])
+            out = {name: values[name] for name in self.order}
+            for name in extra:
+                out[name] = row[name]
+            rows.append(out)
+        return rows
+
+    def csv_header(self) -> list[str]:
+        return list(self.order)
+
+    def csv_row(self, row: dict) -> list:
+        cells = {nested.name: nested.cell for nested in self.nested}
+        out = []
+        for name in self.order:
+            value = row[name]
+            if name in cells:
+                value = cells[name](value)
+            elif isinstance(value, list):
+                value = _slugs_cell(value)
+            out.append(value)
+        return out
+
+
+def _grouped(pairs: Iterable[tuple[int, Any]]) -> dict[int, list]:
+    grouped: dict[int, list] = defaultdict(list)
+    for owner, item in pairs:
+        grouped[owner].append(item)
+    return grouped
+
+
+def _slugs_cell(items: list) -> str:
+    return "; ".join(str(item) for item in items)
+
+
+def _aliases_cell(items: list[dict]) -> str:
+    return "; ".join(item["name"] + (" (garbled)" if item["garbled"] else "") for item in items)
+
+
+def _participants_cell(items: list[dict]) -> str:
+    return "; ".join(f"{item['company'] or item['person']} ({item['role']})" for item in items)
+
+
+def _aliases(owner: str) -> Callable[[list[int]], dict[int, list]]:
+    def read(ids: list[int]) -> dict[int, list]:
+        rows = Alias.objects.filter(**{f"{owner}_id__in": ids}).values_list(f"{owner}_id", "name", "garbled", "note")
+        # Sorted here, not by the database, as the serializer does: the same order whatever the collation.
+        ordered = sorted(rows, key=lambda r: r[1])
+        return _grouped((o, {"name": name, "garbled": garbled, "note": note}) for o, name, garbled, note in ordered)
+
+    return read
+
+
+def _mentions(relation: str) -> Callable[[list[int]], dict[int, list]]:
+    through = getattr(Article, relation).through
+    target = "company" if relation == "companies" else "person"
+
+    def read(ids: list[int]) -> dict[int, list]:
+        rows = (
+            through.objects.filter(article_id__in=ids)
+            .order_by(f"{target}__name", f"{target}_id")
+            .values_list("article_id", f"{target}__slug")
+        )
+        return _grouped(rows)
+
+    return read
+
+
+def _participants(ids: list[int]) -> dict[int, list]:
+    rows = (
+        EventParticipant.objects.filter(event_id__in=ids)
+        .order_by("event_id", "id")
+        .values_list("event_id", "company__slug", "person__slug", "role")
+    )
+    return _grouped((e, {"company": c, "person": p, "role": r}) for e, c, p, r in rows)
+
+
+RECORD_TAIL = (Column("version", "version"), Column("created_at", "created_at", _datetime))
+UPDATED = Column("updated_at", "updated_at", _datetime)
+
+COMPANIES = Rows(
+    detail_view="company-detail",
+    lookup="slug",
+    columns=(
+        Column("id", "id"),
+        Column("slug", "slug"),
+        Column("name", "name"),
+        Column("kind", "kind"),
+        Column("country", "country"),
+        Column("founded_year", "founded_year"),
+        Column("parent", "parent__slug"),
+        Column("description", "description"),
+        Column("article_count", "article_count"),
+        Column("event_count", "event_count"),
+        Column("figure_count", "figure_count"),
+        *RECORD_TAIL,
+        UPDATED,
+    ),
+    nested=(Nested("aliases", _aliases("company"), _aliases_cell),),
+    order=(
+        "id",
+        "api_url",
+        "slug",
+        "name",
+        "aliases",
+        "kind",
+        "country",
+        "founded_year",
+        "parent",
+        "description",
+        "article_count",
+        "event_count",
+        "figure_count",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+PEOPLE = Rows(
+    detail_view="person-detail",
+    lookup="slug",
+    columns=(
+        Column("id", "id"),
+        Column("slug", "slug"),
+        Column("name", "name"),
+        Column("title", "title"),
+        Column("affiliation", "affiliation__slug"),
+        Column("description", "description"),
+        Column("article_count", "article_count"),
+        Column("event_count", "event_count"),
+        *RECORD_TAIL,
+        UPDATED,
+    ),
+    nested=(Nested("aliases", _aliases("person"), _aliases_cell),),
+    order=(
+        "id",
+        "api_url",
+        "slug",
+        "name",
+        "aliases",
+        "title",
+        "affiliation",
+        "description",
+        "article_count",
+        "event_count",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+ARTICLES = Rows(
+    detail_view="article-detail",
+    lookup="slug",
+    columns=(
+        Column("id", "id"),
+        Column("slug", "slug"),
+        Column("title", "title"),
+        Column("publisher", "publisher__slug"),
+        Column("authors", "authors"),
+        Column("published_on", "published_on", _date),
+        Column("published_precision", "published_precision"),
+        Column("url", "url"),
+        Column("language", "language"),
+        Column("translated_from", "translated_from"),
+        *RECORD_TAIL,
+        UPDATED,
+    ),
+    nested=(
+        Nested("companies", _mentions("companies"), _slugs_cell),
+        Nested("people", _mentions("people"), _slugs_cell),
+    ),
+    order=(
+        "id",
+        "api_url",
+        "slug",
+        "title",
+        "publisher",
+        "authors",
+        "published_on",
+        "published_precision",
+        "url",
+        "language",
+        "translated_from",
+        "companies",
+        "people",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+EVENTS = Rows(
+    detail_view="event-detail",
+    lookup="id",
+    columns=(
+        Column("id", "id"),
+        Column("article", "article__slug"),
+        Column("key", "key"),
+        Column("title", "title"),
+        Column("summary", "summary"),
+        Column("type", "type"),
+        Column("date", "date", _date),
+        Column("date_precision", "date_precision"),
+        Column("end_date", "end_date", _date),
+        Column("date_latest", "date_latest", _date),
+        Column("quote", "quote"),
+        Column("quote_start", "quote_start"),
+        Column("quote_end", "quote_end"),
+        Column("note", "note"),
+        *RECORD_TAIL,
+        UPDATED,
+    ),
+    nested=(Nested("participants", _participants, _participants_cell),),
+    order=(
+        "id",
+        "api_url",
+        "article",
+        "key",
+        "title",
+        "summary",
+        "type",
+        "date",
+        "date_precision",
+        "end_date",
+        "date_latest",
+        "participants",
+        "quote",
+        "quote_start",
+        "quote_end",
+        "note",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+_money = _decimal(Figure._meta.get_field("value").decimal_places)
+
+FIGURES = Rows(
+    detail_view="figure-detail",
+    lookup="id",
+    columns=(
+        Column("id", "id"),
+        Column("article", "article__slug"),
+        Column("key", "key"),
+        Column("company", "company__slug"),
+        Column("subject", "subject"),
+        Column("metric", "metric"),
+        Column("value", "value", _money),
+        Column("value_high", "value_high", _money),
+        Column("unit", "unit"),
+        Column("qualifier", "qualifier"),
+        Column("as_reported", "as_reported"),
+        Column("period_start", "period_start", _date),
+        Column("period_end", "period_end", _date),
+        Column("period_label", "period_label"),
+        Column("quote", "quote"),
+        Column("quote_start", "quote_start"),
+        Column("quote_end", "quote_end"),
+        Column("status", "status"),
+        Column("note", "note"),
+        Column("reviewed_by", "reviewed_by__username"),
+        Column("reviewed_at", "reviewed_at", _datetime),
+        *RECORD_TAIL,
+        UPDATED,
+    ),
+    order=(
+        "id",
+        "api_url",
+        "article",
+        "key",
+        "company",
+        "subject",
+        "metric",
+        "value",
+        "value_high",
+        "unit",
+        "qualifier",
+        "as_reported",
+        "period_start",
+        "period_end",
+        "period_label",
+        "quote",
+        "quote_start",
+        "quote_end",
+        "status",
+        "note",
+        "reviewed_by",
+        "reviewed_at",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+)
