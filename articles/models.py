@@ -206,13 +206,15 @@ class Article(Record):
     history = History()
 
     class Meta:
-        ordering = ["-published_on", "slug"]
+        # Newest first; of one day's articles, the one recorded last first. Both keys descend, so a cursor page
+        # starts with one row comparison, (published_on, id) < (date, id), that the index below answers.
+        ordering = ["-published_on", "-id"]
         indexes = [
-            # GET /api/articles/ (newest first, then slug), and the default order of figures, which sort
-            # through their article: the planner walks this index and joins each article's figures.
-            models.Index(F("published_on").desc(), "slug", name="article_published_order"),
+            # GET /api/articles/ and its cursor pages; also the default order of figures, which sort through
+            # their article: the planner walks this index and joins each article's figures.
+            models.Index(F("published_on").desc(), F("id").desc(), name="article_published_order"),
             # ?publisher=X on /api/articles/, in the default order.
-            models.Index("publisher", F("published_on").desc(), "slug", name="article_publisher_order"),
+            models.Index("publisher", F("published_on").desc(), F("id").desc(), name="article_publisher_order"),
             # ?updated_since= on /api/articles/.
             models.Index(fields=["updated_at", "id"], name="article_updated"),
         ]
@@ -501,3 +503,55 @@ class FixtureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.key}"
+
+
+class DeletionType(models.TextChoices):
+    """What a tombstone names (kept here rather than in ``choices.py``: only ``Deletion`` uses it)."""
+
+    ARTICLE = "article", "article"
+    COMPANY = "company", "company"
+    PERSON = "person", "person"
+    EVENT = "event", "event"
+    FIGURE = "figure", "figure"
+
+
+class Deletion(models.Model):
+    """A tombstone: which curated record was deleted, when, by whom and why, and for a company merged into
+    another, the survivor.
+
+    With each list's ``?updated_since=``, ``/api/deletions/?since=`` lets a client mirror newsdb incrementally.
+    Tombstones are written by the delete services only (``articles.services.base.delete``, ``article_delete``
+    for an article's events and figures, ``company_merge``), in the deleting transaction, and never changed.
+    A record is named as the API names it: by slug (articles, companies, people) or by its article's slug and
+    its key (events, figures), and by its id.
+    """
+
+    type = models.CharField(max_length=10, choices=DeletionType.choices)
+    record_id = models.PositiveBigIntegerField(help_text="The deleted record's id.")
+    slug = models.SlugField(max_length=150, blank=True, help_text="An article's, company's or person's slug.")
+    article_slug = models.SlugField(max_length=150, blank=True, help_text="An event's or figure's article.")
+    key = models.SlugField(max_length=100, blank=True, help_text="An event's or figure's key within its article.")
+    version = models.PositiveIntegerField(help_text="The record's last version.")
+    deleted_at = models.DateTimeField(help_text="The same time as the record's last history entry.")
+    replaced_by = models.SlugField(
+        max_length=100, blank=True, help_text="A company merged into another: the survivor's slug."
+    )
+    # Stored like a history entry's user; the API shows it exactly as the history endpoint does.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["deleted_at", "id"]
+        indexes = [
+            # GET /api/deletions/?since=: the tombstones from a time on, in feed order (and its pages).
+            models.Index(fields=["deleted_at", "id"], name="deletion_feed"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=DeletionType.values), name="articles_deletion_type_valid"),
+        ]
+
+    def __str__(self) -> str:
+        name = self.slug or f"{self.article_slug}/{self.key}"
+        return f"{self.type} {name} deleted {self.deleted_at:%Y-%m-%d %H:%M}"

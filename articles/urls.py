@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework import routers
 from rest_framework.reverse import reverse
 
+from .api.deletions import DeletionViewSet
 from .api.errors import not_found
 from .api.views import ArticleViewSet, CompanyViewSet, EventViewSet, FigureViewSet, PersonViewSet
 
@@ -34,6 +35,7 @@ router.register("companies", CompanyViewSet)
 router.register("people", PersonViewSet)
 router.register("events", EventViewSet)
 router.register("figures", FigureViewSet)
+router.register("deletions", DeletionViewSet)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

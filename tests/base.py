@@ -662,3 +662,7 @@ class ChangeLoggedFilterSetTests(FilterSetTests):
     def test_updated_at__lte(self):
         params = {"updated_at__lte": ["2022-01-01"]}
         assert self.names(params) == self.stamped(lambda year: year + 1 <= 2022)
+
+    def test_updated_since(self):
+        params = {"updated_since": ["2022-01-01T00:00:00Z"]}  # inclusive: the change feed overlaps, never skips
+        assert self.names(params) == self.stamped(lambda year: year + 1 >= 2022)

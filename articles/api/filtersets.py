@@ -21,12 +21,26 @@ from .filters import (
     CoversDateFilter,
     MultiValueCharFilter,
     MultiValueDateFilter,
+    MultiValueDateTimeFilter,
     OrderingFilter,
     RelatedFilter,
     SearchFilter,
 )
 
 TIMESTAMPS = {"created_at": ["gte", "lte"], "updated_at": ["gte", "lte"]}
+
+
+def _updated_since() -> MultiValueDateTimeFilter:
+    """The change feed's filter, on every list: records changed at or after this time (with
+    ``/api/deletions/?since=``, what a mirror needs to catch up)."""
+    return MultiValueDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Records created or changed at or after this time (ISO 8601, e.g. 2024-09-02T10:15:00Z); "
+        "deletions are at /api/deletions/?since=.",
+    )
+
+
 NULL = "(none)"
 
 
@@ -100,6 +114,7 @@ class CompanyFilterSet(BaseFilterSet):
             "updated_at",
         ]
     )
+    updated_since = _updated_since()
 
     class Meta:
         model = Company
@@ -123,6 +138,7 @@ class PersonFilterSet(BaseFilterSet):
     affiliation = _company_filter("affiliation", "Company they belong to", nullable=True)
     affiliation_id = _id_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
     ordering = OrderingFilter(fields=["name", "slug", "article_count", "event_count", "id", "created_at", "updated_at"])
+    updated_since = _updated_since()
 
     class Meta:
         model = Person
@@ -144,6 +160,7 @@ class ArticleFilterSet(BaseFilterSet):
         MultiValueCharFilter(field_name="authors", lookup_expr="icontains", help_text="An author's name or part of it.")
     )
     ordering = OrderingFilter(fields=["published_on", "title", "slug", "id", "created_at", "updated_at"])
+    updated_since = _updated_since()
 
     class Meta:
         model = Article
@@ -214,6 +231,7 @@ class EventFilterSet(BaseFilterSet):
     )
     date__lt = MultiValueDateFilter(field_name="date", lookup_expr="lt", help_text="Events that start before this day.")
     ordering = OrderingFilter(fields=["date", "type", "title", "id", "created_at", "updated_at"])
+    updated_since = _updated_since()
 
     class Meta:
         model = Event
@@ -268,6 +286,7 @@ class FigureFilterSet(BaseFilterSet):
             "updated_at",
         ]
     )
+    updated_since = _updated_since()
 
     class Meta:
         model = Figure

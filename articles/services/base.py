@@ -9,7 +9,7 @@ save, lists, one history entry).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..choices import ReviewStatus
-from ..models import Article, Event, EventParticipant, Figure
+from ..models import Article, Company, Deletion, Event, EventParticipant, Figure, Person
 from . import history
 
 M = TypeVar("M", bound=models.Model)
@@ -123,14 +123,109 @@ def commit(
     return instance
 
 
-def delete(instance: models.Model, *, model: type[models.Model], user: Any, reason: str, expected_version: int | None):
-    """Delete a record after the version check; its history keeps its last values, lists, user and reason."""
+def delete(
+    instance: models.Model,
+    *,
+    model: type[models.Model],
+    user: Any,
+    reason: str,
+    expected_version: int | None,
+    date: Any = None,
+) -> None:
+    """Delete a record after the version check; its history keeps its last values, lists, user and reason, and
+    its tombstone (``Deletion``, same time) tells mirrors it is gone.
+
+    Records that only lose a reference to it (a person's affiliation, a subsidiary's parent, an article's
+    mentions) get a new version and a history entry, so that the change feed and the history show them too.
+    """
     current = lock_current(model, instance)
     check_version(current, expected_version)
+    now = date or timezone.now()
     lists = history.lists_read(model, [current.pk]).get(current.pk, {})
-    entry = history.history_entry(current, history_type="-", user=history_user(user), reason=reason, lists=lists)
+    entry = history.history_entry(
+        current, history_type="-", user=history_user(user), reason=reason, lists=lists, date=now
+    )
+    gone = tombstone(current, user=user, reason=reason, date=now)
+    references_release(current, user=user, reason=reason, date=now)
     current.delete()
     history.history_write([entry])
+    tombstones_write([gone])
+
+
+def tombstone(
+    record: models.Model, *, user: Any, reason: str, date: Any, replaced_by: str = "", article_slug: str | None = None
+) -> Deletion:
+    """The unsaved tombstone of a record about to be deleted, named as the API names it (``article_slug``
+    saves a query per event or figure when the caller knows it)."""
+    quoted = isinstance(record, (Event, Figure))
+    if quoted and article_slug is None:
+        article_slug = Article.objects.filter(pk=record.article_id).values_list("slug", flat=True).get()
+    return Deletion(
+        type=record._meta.model_name,
+        record_id=record.pk,
+        slug="" if quoted else record.slug,
+        article_slug=article_slug if quoted else "",
+        key=record.key if quoted else "",
+        version=record.version,
+        deleted_at=date,
+        replaced_by=replaced_by,
+        user=history_user(user),
+        reason=reason or "",
+    )
+
+
+def tombstones_write(entries: Sequence[Deletion]) -> None:
+    """Write tombstones in bulk: the only place any is written, always in the transaction that deletes."""
+    Deletion.objects.bulk_create(entries, batch_size=history.CHUNK)
+
+
+def records_touch(
+    model: type[M], rows: Sequence[M], fields: Sequence[str], *, user: Any, reason: str, date: Any = None
+) -> None:
+    """Write ``fields`` of records that a write elsewhere changed (a merge, a deletion), each with a new version
+    and one history entry (with its lists as they now are); a fixed number of queries, however many rows."""
+    rows = list({row.pk: row for row in rows}.values())
+    if not rows:
+        return
+    date = date or timezone.now()
+    for row in rows:
+        version_bump(row, row.version)
+        row.updated_at = date
+    model.objects.bulk_update(rows, [*fields, "version", "updated_at"], batch_size=history.CHUNK)
+    lists = history.lists_read(model, [row.pk for row in rows])
+    history.history_write(
+        [
+            history.history_entry(
+                row, history_type="~", user=history_user(user), reason=reason, lists=lists[row.pk], date=date
+            )
+            for row in rows
+        ]
+    )
+
+
+def references_release(record: models.Model, *, user: Any, reason: str, date: Any) -> None:
+    """Before a company or person is deleted: the references the database would clear silently (SET_NULL keys,
+    mentions) are cleared here, each changed record with a new version and history entry. References that
+    protect the record (figures, participants, publishers) are left for the delete to refuse."""
+    if not isinstance(record, (Company, Person)):
+        return
+    why = f"{record._meta.verbose_name.capitalize()} {record.slug} deleted" + (f": {reason}" if reason else "")
+    mentions = getattr(Article, "companies" if isinstance(record, Company) else "people").through
+    owner = "company_id" if isinstance(record, Company) else "person_id"
+    mentioning = list(mentions.objects.filter(**{owner: record.pk}).values_list("article_id", flat=True))
+    if mentioning:
+        articles = list(Article.objects.select_for_update().filter(pk__in=mentioning))
+        mentions.objects.filter(**{owner: record.pk}).delete()
+        records_touch(Article, articles, [], user=user, reason=why, date=date)
+    if isinstance(record, Company):
+        people = list(Person.objects.select_for_update().filter(affiliation_id=record.pk))
+        for person in people:
+            person.affiliation = None
+        records_touch(Person, people, ["affiliation"], user=user, reason=why, date=date)
+        subsidiaries = list(Company.objects.select_for_update().filter(parent_id=record.pk).exclude(pk=record.pk))
+        for subsidiary in subsidiaries:
+            subsidiary.parent = None
+        records_touch(Company, subsidiaries, ["parent"], user=user, reason=why, date=date)
 
 
 # -- Rules the loader's bulk path imports too -----------------------------------------------------------------

@@ -84,23 +84,7 @@ def _new_versions(
 ) -> None:
     """Write ``fields`` of records a merge changed, each with a new version and one history entry (with its
     lists as the merge left them)."""
-    rows = list({row.pk: row for row in rows}.values())
-    if not rows:
-        return
-    now = timezone.now()
-    for row in rows:
-        base.version_bump(row, row.version)
-        row.updated_at = now
-    model.objects.bulk_update(rows, [*fields, "version", "updated_at"], batch_size=CHUNK)
-    lists = history.lists_read(model, [row.pk for row in rows])
-    history.history_write(
-        [
-            history.history_entry(
-                row, history_type="~", user=base.history_user(user), reason=reason, lists=lists[row.pk], date=now
-            )
-            for row in rows
-        ]
-    )
+    base.records_touch(model, rows, fields, user=user, reason=reason)
 
 
 def _new_parent(survivor: Company, merged_ids: set[int], companies: dict[int, Company]) -> Company | None:
@@ -234,7 +218,8 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
             for dup in dups
         ]
     )
-    # The duplicates go, each with a last history entry; the survivor's own entry says that the merge happened.
+    # The duplicates go, each with a last history entry and a tombstone naming the survivor; the survivor's own
+    # entry says that the merge happened.
     now = timezone.now()
     gone = list(Company.objects.filter(pk__in=duplicate_ids).order_by("pk"))
     entries = [
@@ -243,8 +228,10 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
         )
         for dup in gone
     ]
+    tombstones = [base.tombstone(dup, user=user, reason=why, date=now, replaced_by=survivor.slug) for dup in gone]
     Company.objects.filter(pk__in=duplicate_ids).delete()
     history.history_write(entries)
+    base.tombstones_write(tombstones)
     _new_versions(Company, [survivor], ["parent"], user, why)
     moved["companies"] = len(dups)
     return moved
