@@ -24,7 +24,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
-from django.db.models.expressions import OrderBy
+from django.db.models.expressions import Col, OrderBy
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -111,6 +111,28 @@ def _expand(queryset: QuerySet, item, prefix: str = "", model=None, flip: bool =
     return [Key(f"{prefix}{name}", descending, field)]
 
 
+class _JoinedPk(F):
+    """``article__pk`` read from the joined article row (``articles_article.id``), not from the foreign key
+    (``articles_figure.article_id``, which Django uses instead): a row comparison on the joined table's own columns
+    is one its index can start from."""
+
+    def __init__(self, sibling: str):
+        super().__init__(sibling)
+
+    def resolve_expression(self, *args, **kwargs):
+        column = super().resolve_expression(*args, **kwargs)
+        return Col(column.alias, column.target.model._meta.pk)
+
+
+def _column(path: str, paths: list[str]) -> F:
+    relation = path.removesuffix("__pk")
+    if relation != path:
+        siblings = [p for p in paths if p != path and p.rsplit("__", 1)[0] == relation]
+        if siblings:
+            return _JoinedPk(siblings[0])
+    return F(path)
+
+
 def _row(*expressions) -> Func:
     return Func(*expressions, template="(%(expressions)s)")
 
@@ -149,8 +171,9 @@ def _index_bound(keys: Sequence[Key], values: Sequence[Any], backwards: bool) ->
     if len(lead) == 1:
         key, value = lead[0]
         return Q(**{f"{key.path}__{'lte' if operator == '<=' else 'gte'}": value})
+    paths = [key.path for key, _ in lead]
     compared = Func(
-        _row(*(F(key.path) for key, _ in lead)),
+        _row(*(_column(path, paths) for path in paths)),
         _row(*(Value(value, output_field=key.field) for key, value in lead)),
         template="%(expressions)s",
         arg_joiner=f" {operator} ",
