@@ -9,12 +9,18 @@ events with participants and two figures each), loads it into a fresh database, 
 - a reload after changing 1% of the article files (their title): only those files are read and written;
 - a full reload (``--full``: every file read and compared, nothing written), for reference.
 
-Prints a table with each phase's time and its ratio to the first load. Uses DATABASE_URL when set (it must
-point at a scratch database: everything in it is dropped), otherwise a temporary SQLite file.
+Prints a table with each phase's time and its ratio to the first load, and the peak resident memory (this
+process, and the largest of the reading workers). ``--loaddata`` also dumps the first load with ``dumpdata`` and
+times Django's ``loaddata`` of the same rows into a fresh database (``<name>_loaddata``), reporting how many
+times slower it is (measure it at 10,000 articles: loaddata is slow). ``--json PATH`` writes every number for a
+harness. Uses DATABASE_URL when set (it must point at a scratch database: everything in it is dropped),
+otherwise a temporary SQLite file.
 """
 
 import argparse
+import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -125,10 +131,54 @@ def touch(folder: Path, articles: int, share: float) -> int:
     return changed
 
 
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory so far (MB): this process, and the largest of its finished children (the reading
+    workers); Linux reports kilobytes."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self": round(own, 1), "largest_child": round(children, 1)}
+
+
+def loaddata_seconds(work: Path) -> dict:
+    """Dump what the first load wrote (``dumpdata``), then time ``loaddata`` of the same rows into a fresh scratch
+    database (``<name>_loaddata`` next to DATABASE_URL's, or a second SQLite file)."""
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    dump = work / "dump.json"
+    started = time.perf_counter()
+    with dump.open("w", encoding="utf-8") as out:
+        call_command("dumpdata", "articles", "auth.user", stdout=out)
+    dumped = time.perf_counter() - started
+    settings = dict(connections.databases["default"])
+    if connection.vendor == "postgresql":
+        settings["NAME"] = f"{settings['NAME']}_loaddata"
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{settings["NAME"]}"')
+            cursor.execute(f'CREATE DATABASE "{settings["NAME"]}"')
+    else:
+        settings["NAME"] = str(work / "loaddata.sqlite3")
+    connections.databases["loaddata"] = settings
+    call_command("migrate", database="loaddata", verbosity=0)
+    started = time.perf_counter()
+    call_command("loaddata", str(dump), database="loaddata", verbosity=0)
+    seconds = time.perf_counter() - started
+    connections["loaddata"].close()
+    size = dump.stat().st_size / 1e6
+    return {"dumpdata_seconds": round(dumped, 2), "loaddata_seconds": round(seconds, 2), "dump_mb": round(size, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--no-full", action="store_true", help="Skip the full reload (it reads every file).")
+    parser.add_argument(
+        "--loaddata",
+        action="store_true",
+        help="Also dump the first load with dumpdata and time loaddata of the same rows into a fresh database "
+        "(slow: measure at 10,000 articles, not 100,000); reports loaddata's time over the first load's.",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="Write the measured numbers to PATH as JSON.")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsdb-bench-"))
@@ -154,21 +204,53 @@ def main() -> None:
     print(f"generated {args.articles} article files in {time.perf_counter() - started:.1f}s ({work})")
 
     rows = []
+    results: dict = {
+        "articles": args.articles,
+        "database": connection.vendor,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "phases": [],
+    }
 
     def load(name: str, **options) -> None:
+        cpu = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         report = fixtures.fixtures_load(paths=[folder], **options)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_seconds = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, cpu, strict=True))
         rows.append((name, elapsed, report))
         counts = {name: vars(c) for name, c in report.counts.items()}
         print(
             f"{name} on {connection.vendor}: {elapsed:.2f}s (files read {report.files_read}, skipped "
             f"{report.files_skipped}; reading and planning {report.read_seconds:.2f}s, writing "
-            f"{report.write_seconds:.2f}s)"
+            f"{report.write_seconds:.2f}s; CPU {cpu_seconds:.1f}s in this process and its workers)"
         )
         print(f"    {counts}")
+        results["phases"].append(
+            {
+                "name": name,
+                "seconds": round(elapsed, 3),
+                "read_seconds": round(report.read_seconds, 3),
+                "write_seconds": round(report.write_seconds, 3),
+                "cpu_seconds": round(cpu_seconds, 2),
+                "files_read": report.files_read,
+                "written": report.created + report.updated,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
 
     load("first load")
+    results["first_load_peak_rss_mb"] = peak_rss_mb()
+    print(f"    peak RSS after the first load: {results['first_load_peak_rss_mb']} MB")
+    if args.loaddata:
+        results["loaddata"] = loaddata_seconds(work)
+        results["loaddata"]["ratio"] = round(results["loaddata"]["loaddata_seconds"] / rows[0][1], 1)
+        print(
+            f"loaddata of the same rows: {results['loaddata']['loaddata_seconds']:.2f}s, "
+            f"{results['loaddata']['ratio']}x the first load ({'ok' if results['loaddata']['ratio'] >= 30 else 'UNDER'}"
+            " 30x)"
+        )
     load("idempotent reload")
     changed = touch(folder, args.articles, 0.01)
     load(f"reload, {changed} files changed")
@@ -189,6 +271,12 @@ def main() -> None:
         )
     idempotent = rows[1][1] / first
     print(f"\nidempotent reload: {idempotent:.1%} of the first load ({'ok' if idempotent <= 0.10 else 'OVER'} 10%)")
+    print(f"peak RSS: {peak_rss_mb()} MB (this process; the largest reading worker)")
+    results["load_average_after"] = os.getloadavg()
+    results["peak_rss_mb"] = peak_rss_mb()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"numbers written to {args.json}")
 
 
 if __name__ == "__main__":

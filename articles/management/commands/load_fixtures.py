@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.services.fixtures import FixtureError, LoadError, fixtures_load
+from articles.services.fixtures import FixtureError, LoadError, TerminalProgress, fixtures_load
 
 
 class Command(BaseCommand):
@@ -22,8 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, paths: list[str], dry_run: bool, full: bool, **options) -> None:
         paths = paths or [str(settings.BASE_DIR / "fixtures")]
+        # Progress goes to stderr, and only when it is a terminal: logs and CI output stay as they were.
+        progress = TerminalProgress(self.stderr._out)
         try:
-            report = fixtures_load(paths=paths, dry_run=dry_run, full=full)
+            report = fixtures_load(paths=paths, dry_run=dry_run, full=full, progress=progress)
         except FixtureError as exc:
             count = len(exc.problems)
             raise CommandError(
@@ -31,6 +33,8 @@ class Command(BaseCommand):
             ) from exc
         except LoadError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            progress.finish()
         read = f"Read {report.files_read} of {len(report.files)} fixture file(s)"
         if report.files_skipped:
             read += f"; {report.files_skipped} unchanged since the last load were not read (--full reads them)"
