@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate load serve test lint format check pytest browser-deps clean
+.PHONY: install run migrate load serve test lint format check pytest browser-deps clean bench
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,12 @@ check: install
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Benchmark the API on PostgreSQL at 100,000 articles (minutes; not part of `make test`): make bench BENCH_ARGS=--loader
+bench: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | head -n 1)" \
+		main start; for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; }
+	$(BIN)/python tests/benchmarks/bench_api.py $(BENCH_ARGS)
 
 # The browser test drives Debian's Chromium (nothing downloads a browser).
 browser-deps:
