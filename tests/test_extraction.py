@@ -242,6 +242,11 @@ def test_years_days_of_dates_and_numbers_glued_to_letters_are_not_figures():
     assert found == []
 
 
+def test_dates_and_times_in_digits_and_other_currencies_are_not_figures_but_us_dollars_are():
+    found = find_numbers("On 2023-05-01 at 10:30 it paid €5 million, 7 million yuan and US$3 million.")
+    assert [(f.text, f.parsed.unit) for f in found] == [("$3 million", "USD")]
+
+
 def test_one_without_a_qualifier_and_a_number_word_after_the_are_not_figures():
     found = find_numbers("One of the largest miners met the two partners, and at least one buyer left.")
     assert [f.text for f in found] == ["at least one"]

@@ -5,8 +5,10 @@ magnitude, a scale, units, a range's second half); ``parse_amount`` has the last
 is shortened (range dropped, then units, then the qualifier) until it reads or nothing is left.
 
 Rules, each tested in tests/test_extraction.py:
-- years ("in 2018", "2019Bitmain"), days of a date ("September 14", "14 September"), quarters ("Q1") and
-  numbers glued to letters ("S9", "3D", "A9") are not figures; "16nm" is one (a unit);
+- years ("in 2018", "2019Bitmain"), days of a date ("September 14", "14 September"), dates and times in
+  digits ("2023-05-01", "10:30"), quarters ("Q1") and numbers glued to letters ("S9", "3D", "A9") are not
+  figures; "16nm" is one (a unit), and so is "US$5 million" (dollars);
+- an amount in another currency ("€5 million", "5 million yuan") is not proposed: newsdb has no unit for it;
 - "one" is a figure only with a qualifier ("at least one"): "one of the largest" is not a count;
 - a number word after "the" ("the two countries") refers back, it does not state a count;
 - "a third" / "a quarter" followed by a word other than "of" is an ordinal ("a third country");
@@ -107,8 +109,20 @@ def _rejected(text: str, start: int, end: int, span: str, parsed: ParsedNumber) 
     after = text[end : end + 30]
     core = re.sub(r"^(?:" + _QUALIFIER + r"\s+|between\s+)", "", lower)
     has_qualifier = core != lower
-    # Glued to letters: "S9", "A9", "3D", "Q1", "2019Bitmain".
+    # Glued to letters: "S9", "A9", "3D", "Q1", "2019Bitmain" (but "US$5 million" is dollars).
     if start > 0 and (text[start - 1].isalpha() or text[start - 1] in "_"):
+        if not (span.startswith("$") and text[max(0, start - 2) : start] == "US"):
+            return True
+    # Another currency, which newsdb has no unit for: "€5 million", "5 million yuan".
+    if re.search(r"[€£¥₹]\s?$|\b(?:RMB|HK\$|CNY|EUR|GBP|JPY)\s?$", before) or re.match(
+        r"\s*(?:yuan|euros?|pounds|yen|rupees|renminbi|rmb)\b", after, re.I
+    ):
+        return True
+    # Part of a date or a time written with digits: "2023-05-01", "5/1/2023", "10:30".
+    around = text[max(0, start - 11) : end + 11]
+    if re.search(r"\d{4}-\d{1,2}-\d{1,2}|\b\d{1,2}/\d{1,2}/\d{2,4}\b", around) and re.fullmatch(r"[\d-]+", core):
+        return True
+    if before[-1:] in (":", "/") or after[:1] in (":", "/"):
         return True
     if end < len(text) and text[end].isalpha() and span[-1].isdigit():
         return True
