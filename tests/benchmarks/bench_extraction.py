@@ -253,12 +253,20 @@ def timing(bodies: list[str], dictionary, size: int = 30_000) -> dict:
     while len(text) < size:
         text += "\n\n" + text
     text = text[:size]
-    runs = []
+    runs, cpu = [], []
     for _ in range(5):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         extract(text, published_on=date(2024, 8, 26), dictionary=dictionary)
         runs.append(time.perf_counter() - began)
-    return {"characters": len(text), "best_s": round(min(runs), 4), "median_s": round(sorted(runs)[2], 4)}
+        cpu.append(time.process_time() - began_cpu)
+    # CPU time too: on a shared machine the wall clock counts the other processes' turns.
+    return {
+        "characters": len(text),
+        "best_s": round(min(runs), 4),
+        "median_s": round(sorted(runs)[2], 4),
+        "cpu_median_s": round(sorted(cpu)[2], 4),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
 
 
 def table(report: dict) -> str:
@@ -312,7 +320,8 @@ def main() -> int:
     timing_ = report["timing"]
     print(
         f"extract() on {timing_['characters']:,} characters: best {timing_['best_s'] * 1000:.0f} ms, median "
-        f"{timing_['median_s'] * 1000:.0f} ms (dictionary of {timing_['dictionary_entries']} spellings built in "
+        f"{timing_['median_s'] * 1000:.0f} ms, CPU median {timing_['cpu_median_s'] * 1000:.0f} ms, load average "
+        f"{timing_['load_average']} (dictionary of {timing_['dictionary_entries']} spellings built in "
         f"{timing_['dictionary_s'] * 1000:.0f} ms)."
     )
     if args.verbose:
