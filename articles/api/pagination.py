@@ -31,7 +31,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 #: Counting stops here: beyond it ``count`` is a lower bound and ``count_exact`` is false.
-COUNT_CAP = 10_000
+# 1,000, not more: a capped count reads up to this many index entries on every full page, which cost about a
+# third of a list's database time at 10,000 (3.3 to 2.2 ms of PostgreSQL CPU per figures page at 100k).
+COUNT_CAP = 1_000
 KEY_PREFIX = "_key_"
 
 
@@ -340,11 +342,10 @@ class Pagination(pagination.BasePagination):
             values.append(value.pk if isinstance(value, models.Model) else value)
         return values
 
-    @staticmethod
-    def _strip(row) -> None:
+    def _strip(self, row) -> None:
         if isinstance(row, dict):
-            for name in [name for name in row if name.startswith(KEY_PREFIX)]:
-                del row[name]
+            for i in range(len(self.keys)):
+                row.pop(f"{KEY_PREFIX}{i}", None)
 
     def _fingerprint(self) -> str:
         order = ",".join(("-" if key.descending else "") + key.path for key in self.keys)
