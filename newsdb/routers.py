@@ -6,7 +6,7 @@ Active only when ``DATABASE_REPLICA_URLS`` lists replicas: settings then adds th
 Where a read goes, in order:
 
 1. the primary (``default``) inside a transaction on it: a write service's reads (``select_for_update``, the version
-   check) must see the rows it is about to write;
+   check) must see the rows it is about to write; and outside a request (management commands, the shell);
 2. the primary for the whole of a request that writes (any method but GET, HEAD, OPTIONS, TRACE) and for every page of
    the admin (editors read what they are about to change);
 3. the primary for ``DATABASE_READ_YOUR_WRITES_SECONDS`` after the same client's last successful write: the response
@@ -108,10 +108,7 @@ def read_alias() -> str:
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return DEFAULT_DB_ALIAS
     state = _state.get()
-    if state is None:  # outside a request (a management command, the shell): one state for the thread
-        state = _RequestState()
-        _state.set(state)
-    if state.primary:
+    if state is None or state.primary:  # outside a request (manage.py load_fixtures, the shell): the primary
         return DEFAULT_DB_ALIAS
     if state.replica is None or replica_is_down(state.replica):
         state.replica = replica_choose()
