@@ -1,0 +1,263 @@
+"""A first load of an archive into an empty database is streamed (read, validated and copied chunk by chunk) on
+PostgreSQL, and writes exactly what the careful path writes; when anything is wrong it gives way to the careful
+path, which names every problem, and nothing is written. On SQLite every load takes the careful path."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from django.db import connection
+
+from articles.models import (
+    Alias,
+    Article,
+    Company,
+    Event,
+    EventParticipant,
+    Figure,
+    FixtureFile,
+    FixtureRecord,
+    Person,
+)
+from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
+
+from .base import FIXTURES_DIR
+
+pytestmark = pytest.mark.django_db
+
+STREAMED = connection.vendor == "postgresql"
+MODELS = (Company, Person, Alias, Article, Event, EventParticipant, Figure, FixtureFile, FixtureRecord)
+RECORD_MODELS = (Company, Person, Article, Event, Figure)
+
+
+def snapshot() -> dict:
+    """Everything a load writes, without primary keys and timestamps (which differ from load to load)."""
+    skip = {"id", "created_at", "updated_at", "loaded_at", "history_id", "history_date"}
+
+    def rows(queryset, model) -> list:
+        names = [f.attname for f in model._meta.concrete_fields if f.attname not in skip and not f.is_relation]
+        return sorted(map(repr, queryset.values_list(*names)))
+
+    result = {model.__name__: rows(model.objects.all(), model) for model in MODELS}
+    for model in RECORD_MODELS:
+        result[f"history {model.__name__}"] = rows(model.history.all(), model.history.model)
+        result[f"history users {model.__name__}"] = sorted(
+            model.history.values_list("history_user__username", "history_change_reason", "history_type")
+        )
+    result["mentions"] = sorted(Article.companies.through.objects.values_list("article__slug", "company__slug"))
+    result["people mentioned"] = sorted(Article.people.through.objects.values_list("article__slug", "person__slug"))
+    result["participants"] = sorted(
+        map(
+            repr,
+            EventParticipant.objects.values_list(
+                "event__article__slug", "event__key", "company__slug", "person__slug", "role"
+            ),
+        )
+    )
+    result["figure companies"] = sorted(map(repr, Figure.objects.values_list("article__slug", "key", "company__slug")))
+    result["aliases"] = sorted(
+        map(repr, Alias.objects.values_list("company__slug", "person__slug", "name", "garbled", "note"))
+    )
+    result["parents"] = sorted(map(repr, Company.objects.values_list("slug", "parent__slug")))
+    result["affiliations"] = sorted(map(repr, Person.objects.values_list("slug", "affiliation__slug")))
+    result["publishers"] = sorted(map(repr, Article.objects.values_list("slug", "publisher__slug")))
+    return result
+
+
+def write_article(folder: Path, n: int, **changes) -> Path:
+    body = f"Acme made $ {n + 1} million in March.\tAcme was founded in 2013.\r\nA back\\slash."
+    doc = {
+        "article": {"slug": f"a{n}", "title": f"A{n}", "published_on": "2019-08-01", "body": body},
+        "events": [
+            {
+                "key": "founded",
+                "title": "Founded",
+                "type": "founding",
+                "date": "2013-01-01",
+                "date_precision": "year",
+                "quote": "Acme was founded in 2013.",
+                "participants": [{"company": "acme", "role": "subject"}],
+            }
+        ],
+        "figures": [
+            {
+                "key": "march",
+                "company": "acme",
+                "metric": "revenue",
+                "as_reported": f"$ {n + 1} million",
+                "value": (n + 1) * 1_000_000,
+                "unit": "USD",
+                "quote": f"Acme made $ {n + 1} million in March.",
+            }
+        ],
+    }
+    for section, values in changes.items():
+        if isinstance(doc[section], list):
+            doc[section][0].update(values)
+        else:
+            doc[section].update(values)
+    path = folder / f"a{n:03d}.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def synthetic(folder: Path, articles: int) -> Path:
+    folder.mkdir()
+    (folder / "companies.yaml").write_text(
+        yaml.safe_dump({"companies": [{"slug": "acme", "name": "Acme", "aliases": ["ACME Corp"]}]}), encoding="utf-8"
+    )
+    for n in range(articles):
+        write_article(folder, n)
+    return folder
+
+
+@pytest.fixture
+def streamed(monkeypatch):
+    """Stream even a handful of files, three to a chunk, on two workers; count the streamed loads."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel, "CHUNK_FILES", 3)
+    monkeypatch.setattr(parallel, "workers_count", lambda: 2)
+    runs = {"streamed": 0, "fell back": 0}
+    real = first_load.first_load
+
+    def counting(*args, **kwargs):
+        try:
+            report = real(*args, **kwargs)
+        except first_load.Fallback:
+            runs["fell back"] += 1
+            raise
+        runs["streamed"] += 1
+        return report
+
+    monkeypatch.setattr(first_load, "first_load", counting)
+    return runs
+
+
+def careful_snapshot(folder: Path, monkeypatch) -> dict:
+    """What the careful path writes for ``folder`` into an empty database; the database is emptied again after."""
+    with monkeypatch.context() as patch:
+        patch.setattr(first_load, "applies", lambda files: False)
+        fixtures_load(paths=[folder])
+    result = snapshot()
+    empty()
+    return result
+
+
+def empty() -> None:
+    for model in (EventParticipant, Alias, Figure, Event, Article, Person, Company, FixtureFile, FixtureRecord):
+        model.objects.all().delete()
+        if model in RECORD_MODELS:
+            model.history.all().delete()
+    Article.companies.through.objects.all().delete()
+    Article.people.through.objects.all().delete()
+
+
+def test_a_streamed_first_load_writes_what_the_careful_path_writes(tmp_path, monkeypatch, streamed):
+    folder = tmp_path / "set"
+    shutil.copytree(FIXTURES_DIR, folder)
+    for n in range(7):  # the files sort before companies.yaml: what they name is defined after them
+        write_article(folder, n)
+    (folder / "zz-acme.yaml").write_text(  # after the articles that name it
+        "companies:\n- slug: acme\n  name: Acme\n"
+        "  aliases: [ACME Corp, {name: \"Acme\\tInc\", garbled: true, note: 'a \\\\ b'}]\n",
+        encoding="utf-8",
+    )
+    careful = careful_snapshot(folder, monkeypatch)
+
+    report = fixtures_load(paths=[folder])
+
+    assert streamed == ({"streamed": 1, "fell back": 0} if STREAMED else {"streamed": 0, "fell back": 0})
+    assert snapshot() == careful
+    assert report.counts["articles"].created == Article.objects.count() > 7
+    assert report.counts["figures"].created == Figure.objects.count()
+    again = fixtures_load(paths=[folder], full=True)  # the bookkeeping is the careful path's: nothing to do
+    assert (again.created, again.updated, again.kept) == (0, 0, 0)
+    assert again.counts["articles"].unchanged == Article.objects.count()
+
+
+def test_new_ids_come_from_the_sequences_so_later_rows_follow_on(tmp_path, streamed):
+    fixtures_load(paths=[synthetic(tmp_path / "set", 5)])
+    figure = Figure.objects.select_related("article", "company").get(article__slug="a3")
+    assert (figure.company.slug, figure.version, figure.status) == ("acme", 1, "reported")
+    entry = figure.history.get()
+    assert (entry.history_type, entry.history_user.username, entry.history_change_reason, entry.lists) == (
+        "+",
+        "load_fixtures",
+        "load_fixtures",
+        None,
+    )
+    later = Company.objects.create(slug="later", name="Later")
+    assert later.pk > Company.objects.get(slug="acme").pk
+    assert FixtureFile.objects.count() == 6
+
+
+@pytest.mark.parametrize(
+    "spoil, expected",
+    [
+        (lambda folder: write_article(folder, 4, figures={"company": "nobody"}), "unknown company 'nobody'"),
+        (lambda folder: write_article(folder, 4, article={"slug": "a1"}), "is defined twice (also in"),
+        (lambda folder: write_article(folder, 2, figures={"value": 31}), "figure 'march'"),
+        (
+            lambda folder: (folder / "companies.yaml").write_text(
+                yaml.safe_dump(
+                    {
+                        "companies": [
+                            {"slug": "acme", "name": "Acme", "parent": "sub"},
+                            {"slug": "sub", "name": "Sub", "parent": "acme"},
+                        ]
+                    }
+                ),
+                encoding="utf-8",
+            ),
+            "that parent would make a cycle",
+        ),
+    ],
+    ids=["unknown company", "defined twice", "invalid figure", "parent cycle"],
+)
+def test_anything_wrong_gives_way_to_the_careful_path_which_names_it(tmp_path, streamed, spoil, expected):
+    folder = synthetic(tmp_path / "set", 8)
+    spoil(folder)
+
+    with pytest.raises(FixtureError) as caught:
+        fixtures_load(paths=[folder])
+
+    assert any(expected in str(p) for p in caught.value.problems), caught.value.problems
+    assert all(not model.objects.exists() for model in MODELS)
+    assert all(not model.history.exists() for model in RECORD_MODELS)
+    assert streamed["streamed"] == 0
+
+
+def test_a_failure_while_streaming_leaves_nothing_behind(tmp_path, monkeypatch, streamed):
+    folder = synthetic(tmp_path / "set", 5)
+
+    def fail(*args):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(first_load.Streamer, "finish", fail)
+    monkeypatch.setattr(writing.Writer, "write_bookkeeping", fail)
+    with pytest.raises(RuntimeError):
+        fixtures_load(paths=[folder])
+    assert all(not model.objects.exists() for model in MODELS)
+    assert all(not model.history.exists() for model in RECORD_MODELS)
+
+
+def test_a_streamed_dry_run_writes_nothing(tmp_path, streamed):
+    report = fixtures_load(paths=[synthetic(tmp_path / "set", 5)], dry_run=True)
+    assert (report.counts["articles"].created, report.counts["companies"].created) == (5, 1)
+    assert all(not model.objects.exists() for model in MODELS)
+
+
+def test_a_database_that_holds_records_takes_the_careful_path(tmp_path, streamed):
+    Company.objects.create(slug="acme", name="Acme (an editor's)")
+    report = fixtures_load(paths=[synthetic(tmp_path / "set", 4)])
+    assert streamed == {"streamed": 0, "fell back": 0}
+    [kept] = report.kept_records
+    assert (kept.model, kept.key, kept.fields) == ("company", "acme", ("name", "aliases"))
+    assert report.counts["articles"].created == 4
+
+
+def test_copy_text_escapes_what_copy_would_misread():
+    assert first_load._copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+    assert first_load._copy_text(None) == "\\N"
+    assert first_load._copy_text(["x\ty"], is_json=True) == '["x\\\\ty"]'
