@@ -208,9 +208,23 @@ class TestCompanyFilterSet(DatasetFilterSetTests):
         params = {"kind": ["miner", "media"]}
         assert self.count(params) == 2
 
+    def test_kind_in_any_case(self):
+        params = {"kind": ["MINER", "Media"]}
+        assert self.names(params) == {"borealis", "press"}
+
     def test_country(self):
         params = {"country": ["US"]}
         assert self.count(params) == 2
+
+    def test_country_in_any_case(self):
+        params = {"country": ["us", "Ca"]}
+        assert self.names(params) == {"acme", "acme-delaware", "borealis"}
+
+    def test_country_refuses_what_is_not_an_iso_code(self):
+        for wrong in ("USA", "U", "ZZ", "u$"):
+            filterset = self.filterset({"country": [wrong]}, self.queryset.all())
+            assert not filterset.is_valid()
+            assert "ISO 3166-1" in filterset.errors["country"][0]
 
     def test_founded_year(self):
         params = {"founded_year": ["2010", "2015"]}
@@ -429,6 +443,37 @@ class TestEventFilterSet(DatasetFilterSetTests):
         params = {"type": ["statement", "funding_round"]}
         assert self.count(params) == 2
 
+    def test_type_in_any_case(self):
+        params = {"type": ["STATEMENT", "Funding_Round"]}
+        assert self.names(params) == {"hearing", "funding"}
+
+    def test_participant_kind(self):
+        params = {"participant_kind": ["media"]}
+        assert self.names(params) == {"revenue"}
+
+    def test_participant_kind_in_any_case_repeated_means_any_of_them(self):
+        params = {"participant_kind": ["Miner", "MEDIA"]}
+        assert self.names(params) == {"revenue", "funding", "sale"}
+
+    def test_participant_country(self):
+        params = {"participant_country": ["ca"]}
+        assert self.names(params) == {"funding", "sale"}
+
+    def test_participant_kind_and_country_are_one_participant(self):
+        # The press (media, GB) reports the revenue, whose subject is Acme (US): no media company from the US.
+        assert self.names({"participant_kind": ["media"], "participant_country": ["GB"]}) == {"revenue"}
+        params = {"participant_kind": ["media"], "participant_country": ["us"]}
+        assert self.count_matching_nothing(params) == 0
+
+    def test_participant_kind_with_role_is_that_participant_in_that_role(self):
+        params = {"participant_kind": ["miner"], "role": ["customer"]}
+        assert self.names(params) == {"sale"}
+
+    def test_participant_kind_with_a_company_needs_both(self):
+        # Events with Acme and a miner (Borealis): funding and sale; Acme alone is also in revenue and hearing.
+        params = {"company": ["acme"], "participant_kind": ["miner"]}
+        assert self.names(params) == {"funding", "sale"}
+
     def test_date_precision(self):
         params = {"date_precision": ["day", "month"]}
         assert self.count(params) == 2
@@ -557,6 +602,16 @@ class TestFigureFilterSet(DatasetFilterSetTests):
         params = {"unit": ["USD"]}
         assert self.count(params) == 2
 
+    def test_unit_and_metric_in_any_case(self):
+        params = {"unit": ["usd"], "metric": ["Revenue", "FUNDING_RAISED"]}
+        assert self.names(params) == {"revenue", "funding"}
+
+    def test_a_choice_in_no_case_is_an_error_listing_the_accepted_values(self):
+        filterset = self.filterset({"metric": ["revenues", "Revenue"]}, self.queryset.all())
+        assert not filterset.is_valid()
+        [message] = filterset.errors["metric"]
+        assert message.startswith("'revenues' is not one of: revenue, net_profit,") and message.endswith("(any case).")
+
     def test_qualifier(self):
         params = {"qualifier": ["about"]}
         assert self.count(params) == 1
@@ -605,6 +660,35 @@ class TestFigureFilterSet(DatasetFilterSetTests):
     def test_value_high__lt(self):
         params = {"value_high__lt": ["20000"]}
         assert self.count(params) == 1
+
+    def test_value_overlaps(self):
+        # 12,000-13,000 machines reach 12,500; value__gte reads the low end only.
+        params = {"value_overlaps": ["12500,"]}
+        assert self.names(params) == {"machines", "revenue", "funding"}
+        assert self.names({"value__gte": ["12500"]}) == {"revenue", "funding"}
+
+    def test_value_overlaps_up_to(self):
+        params = {"value_overlaps": [",12500"]}
+        assert self.names(params) == {"hash-price", "machines"}
+
+    def test_value_overlaps_one_number_is_a_value_or_a_range_containing_it(self):
+        params = {"value_overlaps": ["12500"]}
+        assert self.names(params) == {"machines"}
+
+    def test_value_overlaps_both_bounds(self):
+        assert self.names({"value_overlaps": ["13000,1500000"]}) == {"machines", "revenue"}
+        params = {"value_overlaps": ["13001,1000000"]}
+        assert self.count_matching_nothing(params) == 0
+
+    def test_value_overlaps_repeated_means_any_of_them(self):
+        params = {"value_overlaps": ["0,100", "1000000,2000000"]}
+        assert self.names(params) == {"hash-price", "revenue"}
+
+    def test_value_overlaps_refuses_what_is_not_an_interval(self):
+        for wrong in ("abc", "5,3", "1,2,3", ",", "1e400,", "0.0000001,"):
+            filterset = self.filterset({"value_overlaps": [wrong]}, self.queryset.all())
+            assert not filterset.is_valid(), wrong
+            assert repr(wrong) in filterset.errors["value_overlaps"][0]
 
     def test_period_start(self):
         params = {"period_start": ["2023-01-01", "2022-01-01"]}
@@ -681,6 +765,12 @@ class TestFigureFilterSet(DatasetFilterSetTests):
     def test_ordering(self):
         params = {"ordering": "-value"}
         assert self.order(params, "key") == ["funding", "revenue", "machines", "hash-price"]
+
+    def test_ordering_by_position_in_the_article(self):
+        # Every factory article has the same body: the revenue sentence comes first, the sale last.
+        assert self.order({"ordering": "quote_start"}, "key") == ["revenue", "funding", "hash-price", "machines"]
+        params = {"ordering": "-quote_start"}
+        assert self.order(params, "key") == ["machines", "hash-price", "funding", "revenue"]
 
 
 FILTERSET_TESTS = [

@@ -21,6 +21,8 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from articles.countries import country_code
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 RANGE_LOOKUPS = ["exact", "gte", "lte", "gt", "lt"]
 
@@ -118,12 +120,120 @@ class MultiValueDateTimeFilter(MultiValueFilter):
     field_class = multiple(DateTimeField)
 
 
+class ChoiceField(filter_fields.MultipleChoiceField):
+    """A controlled vocabulary's values in any case (``kind=Miner``, ``unit=usd``), read as the vocabulary spells
+    them; any other value is an error that lists the accepted ones, so a wrong value never silently matches
+    nothing."""
+
+    def accepted(self) -> list[str]:
+        return [str(key) for key, _ in self.choices if key not in ("", None)]
+
+    def to_python(self, value):
+        spelled = {key.casefold(): key for key in self.accepted()}
+        return [spelled.get(v.strip().casefold(), v) for v in super().to_python(value)]
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        accepted = self.accepted()
+        wrong = [v for v in value if v not in accepted]
+        if wrong:
+            raise forms.ValidationError(
+                [
+                    forms.ValidationError(
+                        "%(value)s is not one of: %(accepted)s (any case).",
+                        code="invalid_choice",
+                        params={"value": repr(v[:40]), "accepted": ", ".join(accepted)},
+                    )
+                    for v in wrong
+                ]
+            )
+
+
 class ChoiceValueFilter(django_filters.MultipleChoiceFilter):
-    """One of a controlled vocabulary's values; repeated, any of them."""
+    """One of a controlled vocabulary's values, in any case; repeated, any of them."""
+
+    field_class = ChoiceField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("distinct", False)
         super().__init__(*args, **kwargs)
+
+
+class CountryCodeField(forms.CharField):
+    """An ISO 3166-1 alpha-2 country code in any case (``us``), read in upper case as codes are stored."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        code = country_code(value)
+        if code is None:
+            raise forms.ValidationError(
+                "Enter a two-letter ISO 3166-1 country code such as US or CN (any case).", code="invalid"
+            )
+        return code
+
+
+class CountryFilter(MultiValueFilter):
+    """Records in any of these countries (ISO 3166-1 alpha-2 codes, any case)."""
+
+    field_class = multiple(CountryCodeField)
+
+
+class ValueRangeField(forms.CharField):
+    """``MIN,MAX`` (either bound may be left empty) or one number ``N`` (``N,N``): a closed interval of decimals
+    as a ``(low, high)`` pair, each bound validated as the ``value`` filters validate a number."""
+
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs):
+        self.bound = forms.DecimalField(max_digits=max_digits, decimal_places=decimal_places, required=False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        parts = [part.strip() for part in value.split(",")]
+        if len(parts) == 1:
+            parts *= 2
+        if len(value) > 100 or len(parts) != 2 or parts == ["", ""]:
+            raise forms.ValidationError(
+                "Enter MIN,MAX (either may be left empty, e.g. 700000000,) or a single number.", code="invalid"
+            )
+        low, high = (self.bound.clean(part) for part in parts)
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError("The lower bound is above the upper bound.", code="invalid")
+        return low, high
+
+
+class RangeOverlapFilter(MultiValueFilter):
+    """Records whose value, or range from ``field_name`` to ``high_field``, overlaps ``MIN,MAX``; repeated, any
+    of the intervals. A record without a top end (``high_field`` empty) is the single value ``field_name``."""
+
+    field_class = multiple(ValueRangeField)
+
+    def __init__(self, *args, high_field: str, **kwargs):
+        self.high_field = high_field
+        super().__init__(*args, **kwargs)
+
+    def overlaps(self, low, high) -> Q:
+        condition = Q()
+        if high is not None:
+            condition &= Q(**{f"{self.field_name}__lte": high})
+        if low is not None:
+            condition &= Q(**{f"{self.high_field}__gte": low}) | Q(
+                **{f"{self.high_field}__isnull": True, f"{self.field_name}__gte": low}
+            )
+        return condition
+
+    def filter(self, qs, value):
+        intervals = dict.fromkeys(v for v in value or () if v)  # a blank value (" ") cleans to ""
+        if not intervals:
+            return qs
+        condition = Q()
+        for low, high in intervals:
+            condition |= self.overlaps(low, high)
+        return qs.filter(condition)
 
 
 class CoversDateFilter(MultiValueDateFilter):

@@ -11,18 +11,20 @@ from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from articles.choices import ParticipantRole
+from articles.choices import CompanyKind, ParticipantRole
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 
 from .filters import (
     RANGE_LOOKUPS,
     BaseFilterSet,
     ChoiceValueFilter,
+    CountryFilter,
     CoversDateFilter,
     MultiValueCharFilter,
     MultiValueDateFilter,
     MultiValueDateTimeFilter,
     OrderingFilter,
+    RangeOverlapFilter,
     RelatedFilter,
     SearchFilter,
 )
@@ -98,6 +100,9 @@ class CompanyFilterSet(BaseFilterSet):
         help_text="Search the name, slug and aliases: case-insensitive, partial, every word must match.",
     )
     parent = _company_filter("parent", "Parent company", nullable=True)
+    country = CountryFilter(
+        field_name="country", help_text="ISO 3166-1 alpha-2 country code, any case (us or US); e.g. CN, US."
+    )
     parent_id = _id_filter("parent", Company.objects.all(), "Parent company", nullable=True)
     ordering = OrderingFilter(
         fields=[
@@ -123,7 +128,6 @@ class CompanyFilterSet(BaseFilterSet):
             "slug": ["exact"],
             "name": ["exact"],
             "kind": ["exact"],
-            "country": ["exact"],
             "founded_year": RANGE_LOOKUPS,
             **TIMESTAMPS,
         }
@@ -176,7 +180,7 @@ class ArticleFilterSet(BaseFilterSet):
         }
 
 
-PARTICIPANT_FILTERS = ("company", "company_id", "person", "person_id")
+PARTICIPANT_FILTERS = ("company", "company_id", "person", "person_id", "participant_kind", "participant_country")
 
 
 class EventFilterSet(BaseFilterSet):
@@ -213,7 +217,21 @@ class EventFilterSet(BaseFilterSet):
         field_name="participants__role",
         choices=ParticipantRole.choices,
         method="filter_role",
-        help_text="A participant's role; combined with company or person, the role of that participant.",
+        help_text="A participant's role; combined with company, person, participant_kind or participant_country, "
+        "the role of that participant.",
+    )
+    participant_kind = ChoiceValueFilter(
+        field_name="participants__company__kind",
+        choices=CompanyKind.choices,
+        method="filter_participant_company",
+        help_text="The kind of a participating company (any case); with participant_country, one company of that "
+        "kind and country (participant_kind=government&participant_country=us: US government bodies); with "
+        "`role`, in one of those roles.",
+    )
+    participant_country = CountryFilter(
+        field_name="participants__company__country",
+        method="filter_participant_company",
+        help_text="The country of a participating company (ISO 3166-1 alpha-2 code, any case); see participant_kind.",
     )
     # The stored date is the first day of its period and date_latest the last day the event covers (end date
     # included), so an event dated "June 2021" matches date__gte=2021-06-15 and date__lte=2021-06-15.
@@ -246,10 +264,34 @@ class EventFilterSet(BaseFilterSet):
             participants = participants.filter(role__in=roles)
         return queryset.filter(pk__in=participants.values("event_id"))
 
+    def filter_participant_company(self, queryset, name, value):
+        """participant_kind and participant_country describe one participating company, so both are applied
+        together, once (by whichever comes first), with the roles if any."""
+        data = self.form.cleaned_data
+        kinds, countries = data.get("participant_kind"), data.get("participant_country")
+        if not value or (name == "participants__company__country" and kinds):
+            return queryset
+        participants = EventParticipant.objects.all()
+        if kinds:
+            participants = participants.filter(company__kind__in=kinds)
+        if countries:
+            participants = participants.filter(company__country__in=countries)
+        if data.get("role"):
+            participants = participants.filter(role__in=data["role"])
+        return queryset.filter(pk__in=participants.values("event_id"))
+
     def filter_role(self, queryset, name, value):
         if not value or any(self.form.cleaned_data.get(other) for other in PARTICIPANT_FILTERS):
             return queryset  # applied together with the company or person filter
         return queryset.filter(pk__in=EventParticipant.objects.filter(role__in=value).values("event_id"))
+
+
+VALUE_OVERLAPS_HELP = (
+    "MIN,MAX: figures whose value, or range (value to value_high), overlaps MIN to MAX (inclusive). Either bound "
+    "may be left empty: value_overlaps=700000000, finds a $660-866 million range, whose top reaches 700 million, "
+    "which value__gte=700000000 (the low end, the stored value) does not. A single number N finds the figures "
+    "that are N or whose range contains it."
+)
 
 
 class FigureFilterSet(BaseFilterSet):
@@ -271,10 +313,21 @@ class FigureFilterSet(BaseFilterSet):
     reviewed_by_id = _id_filter(
         "reviewed_by", get_user_model().objects.all(), "The editor who last reviewed it", nullable=True
     )
+    # The schema's description comes with the override (drf-spectacular reads no help_text then).
+    value_overlaps = extend_schema_field({"type": "string", "description": VALUE_OVERLAPS_HELP})(
+        RangeOverlapFilter(
+            field_name="value",
+            high_field="value_high",
+            max_digits=24,
+            decimal_places=6,
+            help_text=VALUE_OVERLAPS_HELP,
+        )
+    )
     ordering = OrderingFilter(
         fields=[
             "value",
             "value_high",
+            "quote_start",
             "period_start",
             "period_end",
             "metric",

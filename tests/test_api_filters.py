@@ -1,0 +1,130 @@
+"""The filters over HTTP on the curated data: codes and vocabularies in any case (and a 400 naming the parameter
+for a value that is none of them), events by their participants' kind and country, figures by range overlap and
+in article order with a cursor, without extra queries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from articles.models import Company, Event, Figure
+
+ALL = {"limit": 1000}
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def slugs(response, field: str = "slug") -> list:
+    assert response.status_code == 200, response.content
+    return [row[field] for row in response.json()["results"]]
+
+
+class TestCurated:
+    @pytest.fixture(autouse=True)
+    def data(self, curated_readonly):
+        return curated_readonly
+
+    def test_a_country_in_any_case_finds_what_its_code_does(self, api):
+        upper = slugs(api.get("/api/companies/", {"country": "US", **ALL}))
+        assert upper == sorted(Company.objects.filter(country="US").values_list("slug", flat=True), key=upper.index)
+        assert len(upper) >= 5
+        assert slugs(api.get("/api/companies/", {"country": "us", **ALL})) == upper
+
+    @pytest.mark.parametrize("code", ["USA", "U", "ZZ", "united states"])
+    def test_a_country_that_is_no_iso_code_is_a_400_saying_what_is_accepted(self, api, code):
+        response = api.get("/api/companies/", {"country": code})
+        assert response.status_code == 400
+        assert response.json() == {
+            "country": [f"{code!r}: Enter a two-letter ISO 3166-1 country code such as US or CN (any case)."]
+        }
+
+    def test_a_vocabulary_in_any_case(self, api):
+        lower = slugs(api.get("/api/figures/", {"company": "bitmain", "metric": "revenue", **ALL}), "id")
+        assert len(lower) >= 4
+        assert slugs(api.get("/api/figures/", {"company": "bitmain", "metric": "REVENUE", **ALL}), "id") == lower
+        assert slugs(api.get("/api/figures/", {"company": "bitmain", "unit": "usd", **ALL}), "id")
+        assert slugs(api.get("/api/companies/", {"kind": "Hardware_Maker", **ALL})) == slugs(
+            api.get("/api/companies/", {"kind": "hardware_maker", **ALL})
+        )
+
+    def test_a_value_in_no_vocabulary_is_a_400_listing_the_accepted_ones(self, api):
+        response = api.get("/api/events/", {"type": "ban"})
+        assert response.status_code == 400
+        [message] = response.json()["type"]
+        assert message.startswith("'ban' is not one of: financial_report, ipo_listing,")
+        assert "regulation_ban" in message and message.endswith("(any case).")
+
+    def test_events_involving_us_government_bodies_in_one_request(self, api):
+        found = slugs(
+            api.get("/api/events/", {"participant_kind": "government", "participant_country": "us", **ALL}), "id"
+        )
+        bodies = set(Company.objects.filter(kind="government", country="US").values_list("slug", flat=True))
+        expected = set(Event.objects.filter(participants__company__slug__in=bodies).values_list("id", flat=True))
+        assert len(expected) >= 3
+        assert set(found) == expected and len(found) == len(expected)
+        # Government bodies of any country: more events; US companies of any kind: more still.
+        assert len(slugs(api.get("/api/events/", {"participant_kind": "GOVERNMENT", **ALL}), "id")) > len(found)
+        assert len(slugs(api.get("/api/events/", {"participant_country": "US", **ALL}), "id")) > len(found)
+
+    def test_participant_filters_cost_no_extra_query(self, api):
+        with CaptureQueriesContext(connection) as plain:
+            api.get("/api/events/", ALL)
+        with CaptureQueriesContext(connection) as filtered:
+            response = api.get(
+                "/api/events/",
+                {"participant_kind": "government", "participant_country": "us", "role": "regulator", **ALL},
+            )
+        assert response.status_code == 200 and response.json()["results"]
+        assert len(filtered) == len(plain)
+
+    def test_value_overlaps_finds_a_range_whose_top_reaches_the_bound(self, api):
+        prepayments = {"metric": "prepayment", "company": "bitmain", **ALL}
+        reaching = api.get("/api/figures/", {**prepayments, "value_overlaps": "700000000,"}).json()["results"]
+        assert [(f["as_reported"], f["value"], f["value_high"]) for f in reaching] == [
+            ("$660-$866 million", "660000000.000000", "866000000.000000")
+        ]
+        assert slugs(api.get("/api/figures/", {**prepayments, "value__gte": "700000000"}), "id") == []
+        assert slugs(api.get("/api/figures/", {**prepayments, "value_overlaps": "870000000,"}), "id") == []
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("abc", "'abc': Enter a number."),
+            ("5,3", "'5,3': The lower bound is above the upper bound."),
+            ("1,2,3", "'1,2,3': Enter MIN,MAX (either may be left empty, e.g. 700000000,) or a single number."),
+            (",", "',': Enter MIN,MAX (either may be left empty, e.g. 700000000,) or a single number."),
+        ],
+    )
+    def test_value_overlaps_that_is_no_interval_is_a_400(self, api, value, message):
+        response = api.get("/api/figures/", {"value_overlaps": value})
+        assert response.status_code == 400
+        assert response.json() == {"value_overlaps": [message]}
+
+    def test_figures_in_article_order_page_by_page_with_a_cursor(self, api):
+        article = "bitmain-bankruptcy-rumours-2018"
+        figures = Figure.objects.filter(article__slug=article)
+        expected = list(figures.order_by("quote_start", "id").values_list("id", flat=True))
+        assert len(expected) >= 7
+        assert expected != list(figures.values_list("id", flat=True))
+        seen, pages = [], []
+        url, params = "/api/figures/", {"article": article, "ordering": "quote_start", "cursor": "", "limit": 3}
+        while url:
+            page = api.get(url, params).json()
+            pages.append(page)
+            seen += [row["id"] for row in page["results"]]
+            url, params = page["next"], None
+        assert seen == expected
+        # And back again from the last page.
+        back, url = [], pages[-1]["previous"]
+        while url:
+            page = api.get(url).json()
+            back = [row["id"] for row in page["results"]] + back
+            url = page["previous"]
+        assert back + [row["id"] for row in pages[-1]["results"]] == expected
+        # Descending: ties (two figures from one sentence) still by id.
+        last_first = slugs(api.get("/api/figures/", {"article": article, "ordering": "-quote_start", **ALL}), "id")
+        assert last_first == list(figures.order_by("-quote_start", "id").values_list("id", flat=True))
+        assert last_first != expected[::-1]
