@@ -10,6 +10,7 @@ from rest_framework.reverse import reverse
 
 from .api.deletions import DeletionViewSet
 from .api.errors import not_found
+from .api.reconcile import ReconcileView
 from .api.views import ArticleViewSet, CompanyViewSet, EventViewSet, FigureViewSet, PersonViewSet
 
 
@@ -21,6 +22,7 @@ class APIRootView(routers.APIRootView):
         response = super().get(request, *args, **kwargs)
         response.data["schema"] = reverse("api-schema", request=request)
         response.data["docs"] = reverse("api-docs", request=request)
+        response.data["reconcile"] = reverse("api-reconcile", request=request)
         return response
 
 
@@ -41,6 +43,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("reconcile/", ReconcileView.as_view(), name="api-reconcile"),
     *router.urls,
     re_path(r"^.+/$", not_found),
 ]

@@ -27,6 +27,7 @@ def expected_paths() -> set[str]:
         if hasattr(viewset, "retrieve"):  # /api/deletions/ is a list only
             lookup = viewset.lookup_field if viewset.lookup_field != "pk" else "id"
             paths |= {f"/api/{prefix}/{{{lookup}}}/", f"/api/{prefix}/{{{lookup}}}/history/"}
+    paths.add("/api/reconcile/")  # the Reconciliation API (OpenRefine): a view of its own, not a router resource
     return paths
 
 
@@ -37,7 +38,7 @@ def test_the_schema_generates_without_warnings_or_errors(schema):
 
 def test_every_route_is_in_the_schema_and_nothing_else(schema):
     assert set(schema["paths"]) == expected_paths()
-    assert len(expected_paths()) == 16
+    assert len(expected_paths()) == 17
 
 
 @pytest.mark.parametrize(
@@ -95,4 +96,34 @@ def test_the_browsable_api_shows_the_filter_form(client, db):
 
 def test_the_api_root_lists_every_endpoint_and_the_docs(client, db):
     root = client.get("/api/").json()
-    assert set(root) == {"articles", "companies", "people", "events", "figures", "deletions", "schema", "docs"}
+    assert set(root) == {
+        "articles",
+        "companies",
+        "people",
+        "events",
+        "figures",
+        "deletions",
+        "schema",
+        "docs",
+        "reconcile",
+    }
+
+
+def test_the_reconciliation_api_is_documented(schema):
+    get = schema["paths"]["/api/reconcile/"]["get"]
+    assert {p["name"] for p in get["parameters"]} == {"queries", "callback"}
+    assert set(get["responses"]) == {"200", "400"}
+    post = schema["paths"]["/api/reconcile/"]["post"]
+    assert {"application/x-www-form-urlencoded", "application/json"} <= set(post["requestBody"]["content"])
+    assert set(post["responses"]) == {"200", "400"}
+
+
+def test_the_new_filters_are_documented_with_their_help(schema):
+    figures = {p["name"]: p for p in schema["paths"]["/api/figures/"]["get"]["parameters"]}
+    assert "overlaps" in figures["value_overlaps"]["description"]
+    assert "quote_start" in str(figures["ordering"]["schema"])
+    events = {p["name"]: p for p in schema["paths"]["/api/events/"]["get"]["parameters"]}
+    assert "US government bodies" in events["participant_kind"]["description"]
+    assert "government" in str(events["participant_kind"]["schema"])
+    companies = {p["name"]: p for p in schema["paths"]["/api/companies/"]["get"]["parameters"]}
+    assert "any case" in companies["country"]["description"]
