@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from articles.models import Company
+from articles.models import Company, Person
 from articles.reconcile import MAX_QUERIES, normalise
 
 from .base import make_company, make_person
@@ -182,6 +182,34 @@ class TestCuratedBatches:
         assert wu["id"] == "people/jihan-wu" and features(wu)["property_affiliation"] is True
         by_alias = {**query, "properties": [{"pid": "affiliation", "v": ["Nobody Inc", "Bitmain Technologies"]}]}
         assert features(post_form(api, {"q0": by_alias})["q0"]["result"][0])["property_affiliation"] is True
+
+    def test_founded_year_kind_and_title_compare_as_their_values_do(self, api):
+        bitmain = {"query": "Bitmain", "type": "company"}
+        for properties, expected in [
+            ([{"pid": "founded_year", "v": 2013}], True),
+            ([{"pid": "founded_year", "v": "2013"}], True),
+            ([{"pid": "founded_year", "v": 2014}], False),
+            ([{"pid": "kind", "v": "Hardware maker"}], True),
+            ([{"pid": "kind", "v": "HARDWARE_MAKER"}], True),
+            ([{"pid": "kind", "v": "miner"}], False),
+        ]:
+            [top, *_] = post_form(api, {"q0": {**bitmain, "properties": properties}})["q0"]["result"]
+            pid = properties[0]["pid"]
+            assert (top["id"], features(top)[f"property_{pid}"], top["match"]) == (
+                "companies/bitmain",
+                expected,
+                expected,
+            )
+        title = Person.objects.get(slug="jihan-wu").title
+        assert title
+        query = {"query": "Jihan Wu", "properties": [{"pid": "title", "v": title.upper()}]}
+        [wu] = post_form(api, {"q0": query})["q0"]["result"]
+        assert features(wu)["property_title"] is True and wu["score"] == 100
+
+    def test_jsonp_answers_a_batch_too(self, api):
+        batch = json.dumps({"q0": {"query": "Bitmian"}})
+        body = api.get(URL, {"queries": batch, "callback": "cb"}).content.decode()
+        assert body.startswith("/**/cb(") and json.loads(body[len("/**/cb(") : -2]) == post_form(api, json.loads(batch))
 
     def test_properties_alone_find_what_has_them_up_to_the_limit(self, api):
         query = {"type": "company", "properties": [{"pid": "kind", "v": "Government"}], "limit": 1000}
