@@ -5,6 +5,13 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+# newsdb refuses to start without DJANGO_SECRET_KEY (unless DJANGO_DEBUG=true). make's commands run on a developer's
+# machine: without one in the environment they use a random key made once and kept in .secret-key (not committed).
+ifndef DJANGO_SECRET_KEY
+DJANGO_SECRET_KEY := $(shell test -s .secret-key || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > .secret-key); cat .secret-key)
+export DJANGO_SECRET_KEY
+endif
+
 .PHONY: install run migrate load serve test lint format check pytest browser-deps clean bench
 
 install: $(VENV)/.installed

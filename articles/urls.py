@@ -9,6 +9,7 @@ from rest_framework import routers
 from rest_framework.reverse import reverse
 
 from .api.deletions import DeletionViewSet
+from .api.docs import redoc_bundle
 from .api.errors import not_found
 from .api.reconcile import ReconcileView
 from .api.views import ArticleViewSet, CompanyViewSet, EventViewSet, FigureViewSet, PersonViewSet
@@ -43,6 +44,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("reconcile/", ReconcileView.as_view(), name="api-reconcile"),
     *router.urls,
     re_path(r"^.+/$", not_found),

@@ -4,6 +4,7 @@ SQLite by default, so a fresh clone runs with nothing else installed; PostgreSQL
 DATABASE_URL=postgres://user:password@host:5432/newsdb.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -32,15 +33,57 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A throttle rate such as ``100/minute`` (per second, minute, hour or day); ``off`` turns that throttle off."""
+    value = os.environ.get(name) or default
+    if value.lower() in {"off", "none", "0"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{name} must be a rate such as 100/minute (or off), not {value!r}")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
-    # Good enough for a laptop and for tests; production sets DJANGO_SECRET_KEY (docker-compose does).
-    SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
+    if not DEBUG:
+        # manage.py and newsdb/gunicorn.conf.py print this one line and exit; nothing serves on a published key.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or set DJANGO_DEBUG=true on a developer's machine."
+        )
+    # A developer's machine only (DEBUG on); the prefix makes `check --deploy` flag it.
+    SECRET_KEY = "django-insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS, for a deployment behind a proxy that terminates TLS (README, "Running in production"). All off by
+# default, so that http://127.0.0.1:8000/ keeps working on a laptop.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# "HTTP_X_FORWARDED_PROTO,https": the header (as Django names it) and the value the proxy sets for HTTPS. Set it
+# only behind a proxy that always sets (or strips) that header, or a client could claim HTTPS.
+_proxy_ssl_header = env_list("DJANGO_SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_PROXY_SSL_HEADER must be a header and its value, e.g. HTTP_X_FORWARDED_PROTO,https"
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", False)
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -59,6 +102,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the companies page (whose estimated cost crosses jit_above_cost) to run 7 ms of work.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
+# Connection pooling (PostgreSQL, Django's psycopg pool): each process keeps DATABASE_POOL_MIN_SIZE to
+# DATABASE_POOL_MAX_SIZE open connections and lends one to each request. Django refuses a pool with persistent
+# connections, so DATABASE_CONN_MAX_AGE does not apply (it is set to 0).
+if env_bool("DATABASE_POOL", False):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL=true needs a PostgreSQL DATABASE_URL (SQLite has no pool)")
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        # Seconds a request waits for a free connection before it fails.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
+
 # History entries are written by articles.services.history.history_write alone (with the record's lists);
 # simple-history's signal writer would add a second, list-less entry on every save.
 SIMPLE_HISTORY_ENABLED = False
@@ -76,10 +133,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "articles",
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz first: a probe needs no allowed Host, no HTTPS and no session, and is not logged.
+    "newsdb.middleware.HealthMiddleware",
+    "newsdb.middleware.RequestLogMiddleware",
+    "newsdb.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +151,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsdb.urls"
@@ -117,6 +181,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login lockout (django-axes), for the admin's and the browsable API's login forms: after
+# DJANGO_AXES_FAILURE_LIMIT failed logins from one address, or for one username, the next login (even with the
+# right password) is refused with a 429 for DJANGO_AXES_COOLOFF_MINUTES (0: until `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("DJANGO_AXES_COOLOFF_MINUTES", 15)) or None
+# Comma-separated: each item locks on its own; "username+ip_address" locks that pair only.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env_list("DJANGO_AXES_LOCKOUT_PARAMETERS", "ip_address,username")
+]
+AXES_RESET_ON_SUCCESS = True
+# The client's address as the throttles see it (REMOTE_ADDR, or X-Forwarded-For behind DJANGO_NUM_PROXIES proxies).
+AXES_CLIENT_IP_CALLABLE = "articles.api.throttling.client_ip"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -127,6 +206,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves the admin's and the API docs' assets (drf-spectacular-sidecar) from this process, under
 # runserver and gunicorn alike; no CDN is reachable. Finders make `collectstatic` optional on a laptop.
 WHITENOISE_USE_FINDERS = True
+# Files served at the site's root: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "newsdb" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -134,13 +215,45 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "admin:login"
+CSRF_FAILURE_VIEW = "articles.api.errors.csrf_failure"
+
+# Request limits (README, "Running in production"). A body over DATA_UPLOAD_MAX_MEMORY_SIZE bytes is a 413, a URL
+# (path and query string) over NEWSDB_MAX_URL_LENGTH characters a 414: keep gunicorn's limit_request_line above it
+# (newsdb/gunicorn.conf.py). An article's body (and a quote) is at most NEWSDB_MAX_ARTICLE_LENGTH characters.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+NEWSDB_MAX_URL_LENGTH = env_int("NEWSDB_MAX_URL_LENGTH", 8000)
+NEWSDB_MAX_ARTICLE_LENGTH = env_int("NEWSDB_MAX_ARTICLE_LENGTH", 200_000)
+
+# The rate limits' counters (articles/api/throttling.py): in each process's memory, or shared by every process
+# on the machine in files under DJANGO_CACHE_DIR (gunicorn runs several).
+_cache_dir = env_str("DJANGO_CACHE_DIR", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": _cache_dir}
+        if _cache_dir
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 REST_FRAMEWORK = {
     # Token first, so that an anonymous write is answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "articles.api.throttling.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Rate limits per address (anonymous), per user, and for failed tokens per address: a JSON 429 with
+    # Retry-After past them. "off" turns one off.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "articles.api.throttling.AnonRateThrottle",
+        "articles.api.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("DJANGO_THROTTLE_ANON", "120/minute"),
+        "user": env_rate("DJANGO_THROTTLE_USER", "1200/minute"),
+        "bad_token": env_rate("DJANGO_THROTTLE_BAD_TOKEN", "10/minute"),
+    },
+    # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For; 0: REMOTE_ADDR.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     # Reads are open to anyone; writes need the Django model permission (the editors group has them).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["articles.api.filters.FilterBackend"],
@@ -184,9 +297,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# DJANGO_LOG_FORMAT=json: every log line is one JSON object, and every request is logged (newsdb.requests: method,
+# path, status, duration_ms, user). text (the default): plain lines, requests only with DJANGO_LOG_LEVEL=INFO.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "newsdb.logs.JSONFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", **({"formatter": "json"} if LOG_FORMAT == "json" else {})}
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "WARNING")},
+    "loggers": {"newsdb.requests": {"level": "INFO"}} if LOG_FORMAT == "json" else {},
 }

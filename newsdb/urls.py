@@ -8,6 +8,10 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("articles.urls")),
+    # The browsable API's "Log in" link (django-axes locks it out like the admin's).
+    path("api-auth/", include("rest_framework.urls")),
 ]
 
+handler400 = "articles.api.errors.bad_request"
+handler404 = "articles.api.errors.page_not_found"
 handler500 = "articles.api.errors.server_error"

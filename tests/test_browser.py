@@ -51,7 +51,9 @@ def get_json(url: str) -> object:
 def desk_editor() -> tuple[User, str]:
     """An editor who logs in with a password made up for this run."""
     password = secrets.token_urlsafe(18)
-    user = User.objects.create_user("desk-editor", password=password, is_staff=True)
+    user = User.objects.create_user(
+        "desk-editor", password=password, is_staff=True, first_name="Dana", last_name="Desk"
+    )
     user.groups.add(Group.objects.get(name="editors"))
     return user, password
 
@@ -73,7 +75,7 @@ def logged_in(live_server, desk_editor, monkeypatch):
             page.fill("#id_username", user.username)
             page.fill("#id_password", password)
             page.click("input[type=submit]")
-            expect(page.locator("#user-tools")).to_contain_text(user.username)
+            expect(page.locator("#user-tools")).to_contain_text(user.get_short_name() or user.username)
             yield page
         finally:
             browser.close()
@@ -133,9 +135,73 @@ def test_an_editor_corrects_a_figure_in_the_browser_and_the_api_shows_it(curated
     assert detail["note"] == NOTE
 
     newest, *older = get_json(f"{live_server.url}/api/figures/{figure.pk}/history/")
-    assert (newest["user"], newest["type"], newest["reason"]) == ("desk-editor", "changed", REASON)
+    # Read anonymously: the editor's name, not the login.
+    assert (newest["user"], newest["type"], newest["reason"]) == ("Dana Desk", "changed", REASON)
     changes = {change["field"]: (change["old"], change["new"]) for change in newest["changes"]}
     assert Decimal(changes["value"][0]) == Decimal("8000000")
     assert Decimal(changes["value"][1]) == Decimal("80000000")
     assert changes["status"] == ("reported", "corrected")
     assert [entry["user"] for entry in older] == ["load_fixtures"]
+
+
+DESK_TEXT = """Canaan reports first-quarter results
+
+Canaan, the Chinese maker of mining machines, said its revenue rose to $211 million in the first quarter of 2024. \
+The company's net loss narrowed to $39 million in the same period. Bitmain raised $50 million from investors in \
+March, according to Bloomberg. Jihan Wu said the market share of Bitmain was about 70 percent last year."""
+
+
+def test_an_editor_works_through_proposals_with_the_keyboard_and_the_api_shows_the_accepted(
+    curated, live_server, logged_in, desk_editor
+):
+    from articles.services.ingest import article_ingest
+
+    user, _password = desk_editor
+    article = article_ingest(text=DESK_TEXT, published_on="2024-05-20", user=user, source="admin").article
+    page = logged_in
+    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/review/")
+    focused = page.locator(".proposal.is-focused")
+    expect(focused).to_have_count(1)
+    expect(page.locator("#desk-body mark.is-current").first).to_be_visible()
+
+    def decide(key: str, reason: str) -> str:
+        ident = focused.get_attribute("data-ident")
+        page.fill("#desk-reason", reason)
+        page.evaluate("document.activeElement.blur()")
+        page.keyboard.press(key)
+        page.wait_for_url(re.compile(rf"\?after={re.escape(ident)}$"))
+        expect(page.locator(".messagelist .success")).to_have_count(1)
+        return ident
+
+    first = decide("a", "checked against the text")
+    skipped = focused.get_attribute("data-ident")
+    page.keyboard.press("j")  # the next one down: the skipped one stays proposed
+    expect(focused).not_to_have_attribute("data-ident", skipped)
+    rejected = decide("r", "not what the sentence says")
+    second = decide("a", "checked against the text")
+    assert len({first, skipped, rejected, second}) == 4
+
+    accepted = {first, second}
+    public = set()
+    body = get_json(f"{live_server.url}/api/articles/{article.slug}/")["body"]
+    for kind in ("figure", "event"):
+        rows = get_json(f"{live_server.url}/api/{kind}s/?article={article.slug}")["results"]
+        for row in rows:
+            public.add(f"{kind}:{row['id']}")
+            assert body[row["quote_start"] : row["quote_end"]] == row["quote"]
+    assert public == accepted
+
+    for ident, reason in (
+        (first, "Proposal accepted: checked against the text"),
+        (rejected, "Proposal rejected: not what the sentence says"),
+        (second, "Proposal accepted: checked against the text"),
+    ):
+        kind, pk = ident.split(":")
+        model = Figure if kind == "figure" else Event
+        entry = model.history.filter(id=int(pk)).latest("history_date")
+        assert (entry.history_user_id, entry.history_change_reason) == (user.pk, reason)
+    statuses = {}
+    for ident in (rejected, skipped):
+        kind, pk = ident.split(":")
+        statuses[ident] = (Figure if kind == "figure" else Event).objects.get(pk=int(pk)).status
+    assert statuses == {rejected: "dismissed", skipped: "proposed"}

@@ -141,7 +141,8 @@ def test_a_mirror_catches_up_with_updated_since_and_the_deletions(world, editor,
         ("company", "borealis-dup", None, None, "borealis-hashing"),
     ]
     assert deletions[0]["record_id"] == funding.pk
-    assert (deletions[0]["user"], deletions[0]["reason"]) == ("editor", "Not in the story")
+    # An anonymous reader sees the editor's public name, not the username.
+    assert (deletions[0]["user"], deletions[0]["reason"]) == (f"editor-{editor.pk}", "Not in the story")
     assert deletions[-1]["reason"] == "Merged into borealis-hashing: Same company"
     assert reader.get(deletions[0]["history_url"]).json()[0]["type"] == "deleted"
 
@@ -273,7 +274,7 @@ def test_deleting_a_company_changes_what_referred_to_it_in_the_feed(world, edito
         ("acme-2023", ["acme-mining"])
     ]
     entry = client.get("/api/people/john-doe/history/").json()[0]
-    assert (entry["user"], entry["reason"]) == ("editor", "Company borealis-dup deleted: Not a company")
+    assert (entry["user"], entry["reason"]) == (f"editor-{editor.pk}", "Company borealis-dup deleted: Not a company")
     assert [(d["type"], d["slug"]) for d in read_all(client, "/api/deletions/", type="company")] == [
         ("company", "borealis-dup")
     ]

@@ -18,6 +18,8 @@ from newsdb import settings as settings_module
 ROOT = Path(settings.BASE_DIR)
 SETTINGS_SOURCE = (ROOT / "newsdb" / "settings.py").read_text(encoding="utf-8")
 READ_BY_SETTINGS = set(re.findall(r"""(?:env_\w+|os\.environ\.get)\(\s*"([A-Z_]+)\"""", SETTINGS_SOURCE))
+GUNICORN_SOURCE = (ROOT / "newsdb" / "gunicorn.conf.py").read_text(encoding="utf-8")
+READ_BY_GUNICORN_CONF = set(re.findall(r"""(?:_int|os\.environ\.get)\(\s*"([A-Z_]+)\"""", GUNICORN_SOURCE))
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +58,22 @@ def test_compose_web_waits_for_a_healthy_db_then_migrates_loads_and_serves(compo
     web = compose["services"]["web"]
     assert web["depends_on"]["db"]["condition"] == "service_healthy"
     command = web["command"]
-    assert command.index("migrate") < command.index("load_fixtures") < command.index("gunicorn newsdb.wsgi")
+    assert (
+        command.index("migrate") < command.index("load_fixtures") < command.index("gunicorn -c newsdb/gunicorn.conf.py")
+    )
+
+
+def test_compose_web_is_healthy_when_readyz_answers(compose):
+    web = compose["services"]["web"]
+    probe = " ".join(web["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/readyz" in probe
+    assert web["environment"]["GUNICORN_BIND"] == "0.0.0.0:8000"
 
 
 def test_compose_web_environment_is_what_the_settings_read_and_reaches_the_db(compose):
     web_env = compose["services"]["web"]["environment"]
     db_env = compose["services"]["db"]["environment"]
-    assert set(web_env) <= READ_BY_SETTINGS
+    assert set(web_env) <= READ_BY_SETTINGS | READ_BY_GUNICORN_CONF
     assert {"DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS"} <= set(web_env)
     database = dj_database_url.parse(web_env["DATABASE_URL"])
     assert database["ENGINE"] == "django.db.backends.postgresql"

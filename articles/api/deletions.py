@@ -14,6 +14,7 @@ from rest_framework.reverse import reverse
 
 from articles.models import Deletion, DeletionType
 
+from .attribution import user_name
 from .filters import BaseFilterSet, ChoiceValueFilter, MultiValueDateTimeFilter
 
 #: Where each type's history is, and the field its address uses.
@@ -63,7 +64,9 @@ class DeletionSerializer(serializers.ModelSerializer):
         help_text="For a company merged into another, the survivor's slug (its old address redirects there)."
     )
     # Exactly what the history endpoint shows of the same deletion (its entry's user and reason).
-    user = serializers.SerializerMethodField(help_text="Who deleted it, as the record's history names them.")
+    user = serializers.SerializerMethodField(
+        help_text="Who deleted it, as the record's history names them (a username for a logged-in reader)."
+    )
     reason = BlankAsNullField(help_text="The reason given, if any.")
     history_url = serializers.SerializerMethodField(help_text="The deleted record's history, which stays available.")
 
@@ -86,7 +89,7 @@ class DeletionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_user(self, deletion: Deletion) -> str | None:
-        return deletion.user.get_username() if deletion.user_id else None
+        return user_name(deletion.user, self.context.get("request")) if deletion.user_id else None
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_history_url(self, deletion: Deletion) -> str:

@@ -3,18 +3,25 @@
 - a model ``ValidationError`` (from a write service) is a 400 keyed by field;
 - ``StaleWriteError`` (someone saved the record since the client loaded it) is a 412;
 - a delete refused because other records still point at the row is a 409 that says which;
+- a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413;
 - anything unexpected is logged with its traceback and answered with a JSON 500.
+
+Django's own error pages (``handler400``, ``handler404``, ``handler500`` in ``newsdb/urls.py``) are JSON under
+/api/ too: a disallowed ``Host`` is a JSON 400 there.
 """
 
 import logging
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.db import IntegrityError
 from django.db.models import ProtectedError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -31,6 +38,12 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The record changed since you loaded it; reload it and apply your change again."
     default_code = "precondition_failed"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -66,6 +79,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = Conflict(_protected_detail(exc))
     elif isinstance(exc, IntegrityError):
         exc = Conflict("The change conflicts with another record (a duplicate or a missing reference).")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(f"Malformed request: {exc}")
     response = drf_exception_handler(exc, context)
@@ -83,6 +100,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response({"detail": "Server error: this is a bug in newsdb."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+@csrf_exempt  # whatever the method: there is nothing here to protect, and the answer stays a JSON 404
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under /api/ that names no endpoint: a JSON 404 rather than Django's HTML page."""
     return JsonResponse({"detail": f"No API endpoint at {request.path}; see /api/ for the list."}, status=404)
@@ -90,8 +108,38 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
 
 def server_error(request: HttpRequest) -> Any:
     """Django's last resort (an error outside any API view, e.g. in middleware): JSON under /api/."""
-    from django.views import defaults
-
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's 400, for what it refuses before any view runs: a ``Host`` not in ALLOWED_HOSTS, a form body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (a 413 here) or with too many fields. JSON under /api/."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is larger than the limit of {limit} bytes."
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail}, status=413)
+        return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        detail = "Bad request: this server does not answer to the host name in the Host header."
+    else:
+        detail = "Bad request: the request is malformed."
+    return JsonResponse({"detail": detail}, status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
+    """``CSRF_FAILURE_VIEW``: a browser's write without its CSRF token is a JSON 403 under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"CSRF Failed: {reason}"}, status=403)
+    return csrf.csrf_failure(request, reason)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """Django's 404: JSON under /api/ (as ``not_found``), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return not_found(request)
+    return defaults.page_not_found(request, exception)

@@ -332,6 +332,8 @@ class SearchFilter(django_filters.CharFilter):
         self.search_extra = search_extra
         kwargs.setdefault("max_length", 200)
         kwargs.setdefault("field_name", "q")
+        # "q" is no model field: without a label, the browsable API's filter form would say "[invalid name]".
+        kwargs.setdefault("label", "Search")
         super().__init__(**kwargs)
 
     def filter(self, qs, value):

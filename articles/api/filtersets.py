@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from articles.choices import CompanyKind, ParticipantRole
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 
+from .attribution import sees_usernames
 from .filters import (
     RANGE_LOOKUPS,
     BaseFilterSet,
@@ -308,7 +309,7 @@ class FigureFilterSet(BaseFilterSet):
         to_field_name="username",
         queryset=get_user_model().objects.all(),
         null_label=NULL,
-        help_text="The editor who last reviewed it (username); `null` for none.",
+        help_text="The editor who last reviewed it (username; logged-in readers only); `null` for none.",
     )
     reviewed_by_id = _id_filter(
         "reviewed_by", get_user_model().objects.all(), "The editor who last reviewed it", nullable=True
@@ -359,3 +360,18 @@ class FigureFilterSet(BaseFilterSet):
             "reviewed_at": ["gte", "lte"],
             **TIMESTAMPS,
         }
+
+    def is_valid(self) -> bool:
+        """``reviewed_by`` names users by username, which only logged-in readers see (``attribution``): for anyone
+        else it is a 400 whether or not the username exists, so that it cannot be used to guess logins."""
+        valid = super().is_valid()
+        if self.request is None or sees_usernames(self.request) or "reviewed_by" not in self.filters:
+            return valid
+        values = self.data.getlist("reviewed_by") if hasattr(self.data, "getlist") else self.data.get("reviewed_by")
+        if all(value == "null" for value in (values if isinstance(values, (list, tuple)) else [values])):
+            return valid
+        self.form.cleaned_data.pop("reviewed_by", None)
+        self.form.errors["reviewed_by"] = self.form.error_class(
+            ["Filtering by username needs a login; use reviewed_by_id, or reviewed_by=null."]
+        )
+        return False

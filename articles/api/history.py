@@ -2,9 +2,9 @@
 
 An entry is ``{id, date, user, type, reason, changes}``; ``changes`` lists each field whose value differs
 from the previous entry, with ``old`` and ``new`` as strings (null for an empty value), related records named
-by slug (users by username), lists (an article's mentions, an event's participants, aliases) as
-comma-separated text. Bookkeeping
-columns (version, timestamps, derived offsets) are left out.
+by slug (users as ``attribution`` names them for the reader), lists (an article's mentions, an event's
+participants, aliases) as comma-separated text. Bookkeeping columns (version, timestamps, derived offsets) are left
+out.
 """
 
 import datetime
@@ -17,6 +17,8 @@ from django.db import models
 from rest_framework import serializers
 
 from articles.services.history import lists_changes
+
+from .attribution import user_name, user_names
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 NOT_SHOWN = {
@@ -39,16 +41,24 @@ class ChangeSerializer(serializers.Serializer):
 class HistoryEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The history entry's id.")
     date = serializers.DateTimeField()
-    user = serializers.CharField(allow_null=True, help_text="Who made the change (load_fixtures for the loader).")
+    user = serializers.CharField(
+        allow_null=True,
+        help_text="Who made the change (load_fixtures for the loader): the username for a logged-in reader, the "
+        "editor's name (or editor-<id>) for anyone else.",
+    )
     type = serializers.ChoiceField(choices=sorted(HISTORY_TYPES.values()))
     reason = serializers.CharField(allow_null=True, help_text="The change reason given, if any.")
     changes = ChangeSerializer(many=True, help_text="Empty for a creation.")
 
 
 def _label(model: type[models.Model]) -> str:
-    if model is get_user_model():
-        return model.USERNAME_FIELD
     return "slug" if any(f.name == "slug" for f in model._meta.fields) else "pk"
+
+
+def _names(model: type[models.Model], pks: set, request: Any) -> dict:
+    if model is get_user_model():
+        return user_names(pks, request)
+    return dict(model._default_manager.filter(pk__in=pks).values_list("pk", _label(model)))
 
 
 def _text(value: Any) -> Any:
@@ -63,8 +73,8 @@ def _text(value: Any) -> Any:
     return str(value)
 
 
-def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
-    """Entries for one record's historical rows, given newest first."""
+def history_entries(records: list[models.Model], request: Any = None) -> list[dict[str, Any]]:
+    """Entries for one record's historical rows, given newest first, with users named as ``request`` sees them."""
     if not records:
         return []
     fields = [f for f in records[0].tracked_fields if f.name not in NOT_SHOWN]
@@ -85,17 +95,14 @@ def history_entries(records: list[models.Model]) -> list[dict[str, Any]]:
             {
                 "id": record.history_id,
                 "date": record.history_date,
-                "user": record.history_user.get_username() if record.history_user_id else None,
+                "user": user_name(record.history_user, request) if record.history_user_id else None,
                 "type": HISTORY_TYPES.get(record.history_type, "changed"),
                 "reason": record.history_change_reason or None,
                 "changes": changes,
             }
         )
     # Related records named as people know them, one query per related model.
-    names = {
-        model: dict(model._default_manager.filter(pk__in=pks).values_list("pk", _label(model)))
-        for model, pks in references.items()
-    }
+    names = {model: _names(model, pks, request) for model, pks in references.items()}
     for entry in entries:
         for change in entry["changes"]:
             field = change.pop("_field")

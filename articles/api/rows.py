@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from articles.models import Alias, Article, EventParticipant, Figure
 
+from . import attribution
+
 
 def _date(value: datetime.date | None) -> str | None:
     return None if value is None else value.isoformat()
@@ -51,6 +53,8 @@ class Column:
     name: str
     path: str
     convert: Callable[[Any], Any] | None = None
+    #: ``path`` is a user (a foreign key): named as ``attribution`` names users for the request.
+    user: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,11 @@ class Rows:
     order: tuple[str, ...] = field(default=())
 
     def paths(self) -> dict[str, F]:
-        return {f"_c{i}": F(column.path) for i, column in enumerate(self.columns)}
+        paths = {f"_c{i}": F(column.path) for i, column in enumerate(self.columns)}
+        for i, column in enumerate(self.columns):
+            if column.user:
+                paths.update({f"_c{i}_{name}": F(f"{column.path}__{name}") for name in attribution.NAME_FIELDS})
+        return paths
 
     def url_prefix(self, request) -> str:
         # "/api/figures/0/" with the 0 cut off: every row's address is this prefix, its lookup and a slash.
@@ -87,21 +95,22 @@ class Rows:
         """The rows of one page (``queryset`` is already sliced); ``extra`` adds lookups under given names."""
         paths = self.paths()
         raw = list(queryset.values(**paths, **{name: F(path) for name, path in (extra or {}).items()}))
-        return self._build(raw, self.url_prefix(request), extra or {})
+        return self._build(raw, self.url_prefix(request), extra or {}, usernames=attribution.sees_usernames(request))
 
     def stream(self, queryset: QuerySet, request, chunk_size: int = 2000) -> Iterator[dict]:
         """Every row of ``queryset``, read through a server-side cursor in chunks; memory stays flat."""
         prefix = self.url_prefix(request)
+        usernames = attribution.sees_usernames(request)
         chunk: list[dict] = []
         for row in queryset.values(**self.paths()).iterator(chunk_size=chunk_size):
             chunk.append(row)
             if len(chunk) == chunk_size:
-                yield from self._build(chunk, prefix, {})
+                yield from self._build(chunk, prefix, {}, usernames=usernames)
                 chunk = []
         if chunk:
-            yield from self._build(chunk, prefix, {})
+            yield from self._build(chunk, prefix, {}, usernames=usernames)
 
-    def _build(self, raw: list[dict], prefix: str, extra: dict[str, str]) -> list[dict]:
+    def _build(self, raw: list[dict], prefix: str, extra: dict[str, str], *, usernames: bool = False) -> list[dict]:
         ids = [row["_c0"] for row in raw]
         lists = {nested.name: nested.read(ids) for nested in self.nested} if raw else {}
         lookup_index = next(i for i, c in enumerate(self.columns) if c.name == self.lookup)
@@ -110,6 +119,10 @@ class Rows:
             values = {}
             for i, column in enumerate(self.columns):
                 value = row[f"_c{i}"]
+                if column.user:
+                    names = (row[f"_c{i}_{name}"] for name in attribution.NAME_FIELDS)
+                    values[column.name] = attribution.name_from_values(usernames, value, *names)
+                    continue
                 values[column.name] = column.convert(value) if column.convert is not None else value
             values["api_url"] = f"{prefix}{row[f'_c{lookup_index}']}/"
             for nested in self.nested:
@@ -375,7 +388,7 @@ FIGURES = Rows(
         Column("quote_end", "quote_end"),
         Column("status", "status"),
         Column("note", "note"),
-        Column("reviewed_by", "reviewed_by__username"),
+        Column("reviewed_by", "reviewed_by", user=True),
         Column("reviewed_at", "reviewed_at", _datetime),
         *RECORD_TAIL,
         UPDATED,

@@ -7,11 +7,13 @@ with the API user and the optional ``change_reason``. A ``ValidationError`` from
 the field it names.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole
@@ -22,10 +24,17 @@ from articles.services.events import event_save
 from articles.services.figures import figure_save
 from articles.services.people import person_save
 
+from .attribution import user_name
 from .errors import validation_error_detail
 
 # A reason is a sentence or two; never more than the history column can store.
 CHANGE_REASON_MAX_LENGTH = Company.history.model._meta.get_field("history_change_reason").max_length or 1000
+#: The longest text a field without a length of its own takes (notes, descriptions, summaries); an article's body
+#: and a quote take up to ``NEWSDB_MAX_ARTICLE_LENGTH`` characters (settings).
+TEXT_MAX_LENGTH = 20_000
+LONG_TEXT_FIELDS = {"body", "quote"}
+#: The longest lists a write takes. A longer one is a 400 naming the limit before any item is read.
+LIST_MAX_LENGTHS = {"aliases": 100, "participants": 100, "authors": 50, "companies": 500, "people": 500}
 
 
 class SlugRelatedField(serializers.SlugRelatedField):
@@ -36,6 +45,17 @@ class SlugRelatedField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00")[:100])
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "nullable": True, "readOnly": True})
+class UserNameField(serializers.Field):
+    """A user, named as ``attribution`` names users for the request (a username only for a logged-in reader)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, user) -> str | None:
+        return user_name(user, self.context.get("request"))
 
 
 class AliasSerializer(serializers.Serializer):
@@ -61,6 +81,10 @@ class AliasListField(serializers.ListField):
 
     child = AliasSerializer()
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", LIST_MAX_LENGTHS["aliases"])
+        super().__init__(**kwargs)
+
     def to_representation(self, data) -> list[dict[str, Any]]:
         # Sorted here, not by the database, so the order is the same whatever its collation.
         rows = sorted(data.all(), key=lambda alias: alias.name)
@@ -79,6 +103,25 @@ class RecordSerializer(serializers.ModelSerializer):
     )
     #: The write service of the entity, e.g. ``figure_save``; it takes the record by the model's name.
     service: Callable[..., models.Model]
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.TextField) and kwargs.get("max_length") is None:
+            long_text = field_name in LONG_TEXT_FIELDS
+            kwargs["max_length"] = settings.NEWSDB_MAX_ARTICLE_LENGTH if long_text else TEXT_MAX_LENGTH
+        return field_class, kwargs
+
+    def to_internal_value(self, data):
+        # Checked before any item is read, so that a list of 10,000 aliases is refused at once.
+        if isinstance(data, Mapping):
+            errors = {}
+            for name, limit in LIST_MAX_LENGTHS.items():
+                value = data.get(name)
+                if name in self.fields and isinstance(value, list) and len(value) > limit:
+                    errors[name] = [f"At most {limit} items; this list has {len(value)}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
     def create(self, validated_data: dict[str, Any]) -> models.Model:
         return self.call_service(None, validated_data)
@@ -203,7 +246,10 @@ class EventSerializer(RecordSerializer):
     article = SlugRelatedField(slug_field="slug", queryset=Article.objects.all())
     key = serializers.SlugField(max_length=100, required=False, help_text=KEY_HELP)
     participants = ParticipantSerializer(
-        many=True, required=False, help_text="Writing the list replaces the participants."
+        many=True,
+        required=False,
+        max_length=LIST_MAX_LENGTHS["participants"],
+        help_text="Writing the list replaces the participants.",
     )
 
     class Meta:
@@ -257,8 +303,9 @@ class FigureSerializer(RecordSerializer):
         required=False,
         help_text="The company the number is about; null when it is about something else (see subject).",
     )
-    reviewed_by = SlugRelatedField(
-        slug_field="username", read_only=True, help_text="The editor who last changed the status."
+    reviewed_by = UserNameField(
+        help_text="The editor who last changed the status: the username for a logged-in reader, the editor's name "
+        "(or editor-<id>) for anyone else."
     )
 
     class Meta:
@@ -319,7 +366,9 @@ class ArticleSerializer(RecordSerializer):
     service = article_save
     api_url = serializers.HyperlinkedIdentityField(view_name="article-detail", lookup_field="slug")
     publisher = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
-    authors = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+    authors = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, max_length=LIST_MAX_LENGTHS["authors"]
+    )
     published_precision = serializers.ChoiceField(
         choices=[(p.value, p.label) for p in ARTICLE_DATE_PRECISIONS],
         required=False,

@@ -194,7 +194,7 @@ class RecordViewSet(viewsets.ModelViewSet):
         records = list(
             model.history.filter(id=pk).select_related("history_user").order_by("-history_date", "-history_id")
         )
-        return Response(HistoryEntrySerializer(history_entries(records), many=True).data)
+        return Response(HistoryEntrySerializer(history_entries(records, request), many=True).data)
 
     def _deleted_pk(self, model) -> int:
         """The id of a record that no longer exists but has a history under this lookup value."""
