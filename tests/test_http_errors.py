@@ -96,3 +96,7 @@ def test_a_write_without_its_csrf_token_is_a_json_403_under_api(db, editor):
     assert body["detail"].startswith("CSRF Failed")
     assert browser.post("/admin/logout/")["Content-Type"].startswith("text/html")
 
+
+def test_an_empty_format_is_a_400_naming_it(client, db):
+    body = client.get("/api/", {"format": ""}).json()
+    assert body == {"format": ["Empty format; use one of: json, api, csv, jsonl."]}

@@ -10,12 +10,14 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.reverse import reverse
 
 from articles.models import Deletion, DeletionType
 
 from .attribution import user_name
 from .filters import BaseFilterSet, ChoiceValueFilter, MultiValueDateTimeFilter
+from .renderers import CSVRenderer, JSONRenderer
 
 #: Where each type's history is, and the field its address uses.
 HISTORY_ROUTES = {
@@ -113,4 +115,6 @@ class DeletionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     queryset = Deletion.objects.select_related("user").order_by("deleted_at", "pk")
     serializer_class = DeletionSerializer
+    # JSON, the browsable API and CSV pages (JSON Lines holds whole lists, which only the records' exports have).
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
     filterset_class = DeletionFilterSet

@@ -9,6 +9,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 class ContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation; an unknown ``format`` is a 400 listing the known ones (DRF answers 404)."""
 
+    def select_renderer(self, request, renderers, format_suffix=None):
+        # DRF reads an empty ``format=`` as no format at all; it names no format, so it is refused like any other.
+        if request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "":
+            known = ", ".join(renderer.format for renderer in renderers)
+            raise ValidationError({"format": [f"Empty format; use one of: {known}."]})
+        return super().select_renderer(request, renderers, format_suffix)
+
     def filter_renderers(self, renderers, format):
         matching = [renderer for renderer in renderers if renderer.format == format]
         if not matching:

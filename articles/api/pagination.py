@@ -204,7 +204,7 @@ class Pagination(pagination.BasePagination):
         queryset = queryset.order_by(*(key.order_by() for key in self.keys))
         rows_of = getattr(view, "page_rows", None)
         if self.cursor_mode:
-            if self.offset_query_param in request.query_params:
+            if self.get_offset(request):  # an offset of 0 is where a cursor walk starts anyway
                 raise ValidationError({self.offset_query_param: ["Use either a cursor or an offset, not both."]})
             return self._cursor_page(queryset, rows_of)
         self.offset = self.get_offset(request)
@@ -252,14 +252,14 @@ class Pagination(pagination.BasePagination):
                 "required": False,
                 "in": "query",
                 "description": f"Records per page ({self.default_limit} by default, at most {self.max_limit}).",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": WHOLE_NUMBER_MAX},
             },
             {
                 "name": self.offset_query_param,
                 "required": False,
                 "in": "query",
                 "description": "Records to skip (limit/offset mode). For deep pages use a cursor.",
-                "schema": {"type": "integer", "minimum": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": WHOLE_NUMBER_MAX},
             },
             {
                 "name": self.cursor_query_param,
@@ -389,6 +389,10 @@ class Pagination(pagination.BasePagination):
             return backwards, [None if v is None else key.field.to_python(v) for key, v in pairs]
         except (DjangoValidationError, ValueError, TypeError, OverflowError):
             raise invalid from None
+
+
+#: The largest limit or offset read (18 digits: an ordinary integer everywhere).
+WHOLE_NUMBER_MAX = 10**18 - 1
 
 
 def whole_number(raw: str, name: str, *, minimum: int) -> int:

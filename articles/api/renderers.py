@@ -57,7 +57,14 @@ class CSVRenderer(PaginatedCSVRenderer):
             return error
         if isinstance(data, dict) and self.results_field not in data:
             data = [data]
-        return super().render(data, media_type, renderer_context, writer_opts)
+        rendered = super().render(data, media_type, renderer_context, writer_opts)
+        if not rendered:
+            # Nothing to list: the header row alone (an empty body would go out without a Content-Type).
+            view = (renderer_context or {}).get("view")
+            serializer = view.get_serializer() if view is not None and hasattr(view, "get_serializer") else None
+            names = [name for name, field in serializer.fields.items() if not field.write_only] if serializer else []
+            rendered = (",".join(names) + "\r\n").encode()
+        return rendered
 
 
 class JSONLinesRenderer(DRFJSONRenderer):

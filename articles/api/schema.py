@@ -1,8 +1,12 @@
 """OpenAPI documentation details that every operation shares: error responses, ETag and If-Match headers."""
 
+from django.contrib.auth import get_user_model
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from .attribution import sees_usernames
+from .filters import INT64_MAX, INT64_MIN, MultiValueDecimalFilter, MultiValueIntegerFilter, RelatedFilter
 
 DETAIL_SCHEMA = {
     "type": "object",
@@ -45,6 +49,37 @@ ETAG = OpenApiParameter(
 )
 
 
+#: Text without a NUL character.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def decimal_pattern(filter_: MultiValueDecimalFilter) -> str:
+    """A number the column can hold: its digits before and after the point."""
+    places = filter_.extra.get("decimal_places") or 0
+    whole = (filter_.extra.get("max_digits") or 30) - places
+    return f"^-?[0-9]{{1,{whole}}}" + (f"(\\.[0-9]{{1,{places}}})?$" if places else "$")
+
+
+#: A related table with more rows than this is not listed in the schema's enums.
+ACCEPTED_VALUES_LISTED = 1000
+
+
+def accepted_values(filter_: RelatedFilter, request) -> list[str] | None:
+    """The values a related-record filter accepts, as strings (query parameters are text), or None when there are
+    too many to list."""
+    field = filter_.extra.get("to_field_name") or "pk"
+    if field == get_user_model().USERNAME_FIELD and not sees_usernames(request):
+        values: list[str] = []  # anyone else may only ask for null (see FigureFilterSet.is_valid)
+    else:
+        rows = list(filter_.queryset.order_by(field).values_list(field, flat=True)[: ACCEPTED_VALUES_LISTED + 1])
+        if len(rows) > ACCEPTED_VALUES_LISTED:
+            return None
+        values = [str(value) for value in rows]
+    if filter_.extra.get("null_label") is not None:
+        values.append(filter_.null_value)
+    return values or None
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's AutoSchema, adding the 400/401/403/404/409/412 responses and the ETag headers."""
 
@@ -55,6 +90,35 @@ class AutoSchema(openapi.AutoSchema):
             parameters.append(IF_MATCH)
         if action in {"retrieve", "create", "update", "partial_update"}:
             parameters.append(ETAG)
+        return parameters
+
+    def _get_filter_parameters(self):
+        """Filters that name a related record list the values they accept (``enum``): the current slugs, ids or
+        usernames, and ``null`` where it applies. A table with more than ``ACCEPTED_VALUES_LISTED`` rows is
+        described, not listed. ``reviewed_by`` lists usernames only for a logged-in reader of the schema."""
+        parameters = super()._get_filter_parameters()
+        filterset_class = getattr(self.view, "filterset_class", None)
+        if filterset_class is None:
+            return parameters
+        request = getattr(self.view, "request", None)
+        for parameter in parameters:
+            schema = parameter["schema"]
+            items = schema["items"] if schema.get("type") == "array" else schema
+            # A query parameter is text: never null (``null`` is a value of the filters that take it, listed below).
+            schema.pop("nullable", None)
+            items.pop("nullable", None)
+            filter_ = filterset_class.base_filters.get(parameter["name"])
+            values = accepted_values(filter_, request) if isinstance(filter_, RelatedFilter) else None
+            if values is not None:
+                items.clear()
+                items.update({"type": "string", "enum": values})
+            elif isinstance(filter_, MultiValueIntegerFilter):
+                items.update({"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX})
+            elif isinstance(filter_, MultiValueDecimalFilter):
+                items.clear()
+                items.update({"type": "string", "pattern": decimal_pattern(filter_)})
+            elif items.get("type") == "string" and "enum" not in items and "format" not in items:
+                items["pattern"] = NO_NUL  # PostgreSQL can neither store nor compare one: a 400
         return parameters
 
     def get_auth(self):

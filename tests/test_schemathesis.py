@@ -1,0 +1,147 @@
+"""schemathesis (``--checks all``) over the live schema, against newsdb under gunicorn with newsdb's configuration and
+the curated data set: no server error and no conformance failure (status codes, content types, headers and bodies as
+documented, schema-valid requests accepted and invalid ones rejected).
+
+Bounded: a few examples per operation (``NEWSDB_SCHEMATHESIS_EXAMPLES``, default 5), one worker, a fixed seed
+(``NEWSDB_SCHEMATHESIS_SEED``) and a hard time limit. It runs without a token, as an anonymous reader would: every
+write is then a 401, which the schema documents; what a write accepts beyond its shape (a quote that occurs in the
+article, a slug that exists) cannot be said in a schema. Two list rules that OpenAPI cannot express either are
+followed by the positive requests (``tests/schemathesis_hooks.py``): cursors come from the API's own links, and a
+cursor walk takes no offset.
+
+On PostgreSQL the server reads the test database; on SQLite a migrated scratch file.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(settings.BASE_DIR)
+EXAMPLES = int(os.environ.get("NEWSDB_SCHEMATHESIS_EXAMPLES", "5"))
+SEED = int(os.environ.get("NEWSDB_SCHEMATHESIS_SEED", "20240902"))
+TIME_LIMIT = 900
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def database_url(tmp_path: Path, env: dict[str, str]) -> str:
+    if connection.vendor == "postgresql":
+        p = connection.settings_dict
+        url = f"postgres://{p['USER']}:{p['PASSWORD'] or ''}@{p['HOST'] or '127.0.0.1'}:{p['PORT'] or 5432}/{p['NAME']}"
+    else:
+        url = f"sqlite:///{tmp_path / 'schemathesis.sqlite3'}"
+        manage(["migrate", "--noinput", "-v", "0"], {**env, "DATABASE_URL": url})
+    manage(["load_fixtures"], {**env, "DATABASE_URL": url})
+    return url
+
+
+def manage(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GUNICORN_"))}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"  # no rate limits
+    env["DATABASE_URL"] = database_url(tmp_path, env)
+    port = free_port()
+    env.update(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "newsdb/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_schemathesis(url: str, report: Path) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{url}/api/schema/?format=json",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--no-shrink",
+        "--suppress-health-check",
+        "all",
+        "--request-timeout",
+        "30",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIME_LIMIT)
+
+
+def test_schemathesis_finds_no_server_error_and_no_conformance_failure(server, tmp_path):
+    url, log = server
+    report_path = tmp_path / "schemathesis.json"
+    result = run_schemathesis(url, report_path)
+    (tmp_path / "schemathesis.txt").write_text(result.stdout + result.stderr)
+    output = result.stdout[-30000:] + result.stderr[-5000:]
+    assert report_path.exists(), output
+    report = json.loads(report_path.read_text())
+    assert report["complete"], output
+    assert report["operations"]["tested"] >= 30, report["operations"]
+    assert report["test_cases"]["generated"] >= 1000, report["test_cases"]
+    assert report["errors"] == [], output
+    failures = {f"{f['code']} {f['title']}": f["count"] for f in report["failures"]}
+    server_errors = {title: n for title, n in failures.items() if "server error" in title.lower()}
+    conformance = {title: n for title, n in failures.items() if title not in server_errors}
+    assert server_errors == {}, output
+    assert conformance == {}, output
+    assert result.returncode == 0, output
+    assert "Traceback" not in log.read_text()
