@@ -37,7 +37,7 @@ def test_the_docs_render_and_load_nothing_from_outside(live_server, browser_page
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{live_server.url}{path}")
-    expect(page.get_by_text(rendered).first).to_be_visible()
+    expect(page.get_by_text(rendered).first).to_be_visible(timeout=60_000)
     page.wait_for_load_state("networkidle")
     assert requested, "the page made no request at all"
     here = urlsplit(live_server.url).netloc

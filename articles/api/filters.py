@@ -73,13 +73,14 @@ def multiple(field_class: type[forms.Field]) -> type[forms.Field]:
 
 
 class DateTimeField(forms.DateTimeField):
-    """A datetime that can be converted to UTC (``0001-01-01T00:00+05:00`` cannot)."""
+    """A datetime that can be converted to UTC (``0001-01-01T00:00+05:00`` cannot), compared in UTC: PostgreSQL
+    refuses an offset beyond 15:59 (``+23:15``), which ISO 8601 and Python allow."""
 
     def to_python(self, value):
         result = super().to_python(value)
         if result is not None:
             try:
-                result.astimezone(datetime.UTC)
+                result = result.astimezone(datetime.UTC)
             except OverflowError as exc:
                 raise forms.ValidationError("The date is out of range.", code="invalid") from exc
         return result
