@@ -261,3 +261,22 @@ def test_copy_text_escapes_what_copy_would_misread():
     assert first_load._copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
     assert first_load._copy_text(None) == "\\N"
     assert first_load._copy_text(["x\ty"], is_json=True) == '["x\\\\ty"]'
+
+
+@pytest.mark.skipif(not STREAMED, reason="the indexes and foreign keys are PostgreSQL's")
+def test_a_streamed_load_puts_back_every_index_and_foreign_key_it_set_aside(tmp_path, streamed):
+    def schema() -> tuple[list, list]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+            indexes = sorted(cursor.fetchall())
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE connamespace = current_schema()::regnamespace"
+            )
+            return indexes, sorted(cursor.fetchall())
+
+    before = schema()
+    fixtures_load(paths=[synthetic(tmp_path / "set", 4)])
+    assert streamed["streamed"] == 1
+    assert schema() == before
+    assert any("figure_company_metric" in name for name, _definition in before[0])
