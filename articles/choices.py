@@ -21,6 +21,17 @@ class DatePrecision(models.TextChoices):
     YEAR = "year", "Year"
 
 
+class PeriodGranularity(models.TextChoices):
+    """How long a figure's period is, derived from its start and end (blank when it has no period)."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    HALF = "half", "Half year"
+    YEAR = "year", "Year"
+    OTHER = "other", "Other"
+
+
 # An article's publication date is never known to the quarter.
 ARTICLE_DATE_PRECISIONS = (DatePrecision.DAY, DatePrecision.MONTH, DatePrecision.YEAR)
 
@@ -110,3 +121,11 @@ class ReviewStatus(models.TextChoices):
 EDITOR_STATUSES = frozenset(
     {ReviewStatus.VERIFIED, ReviewStatus.CORRECTED, ReviewStatus.DISPUTED, ReviewStatus.REJECTED}
 )
+
+
+class ConsistencyCheck(models.TextChoices):
+    """The kinds of finding of the consistency report (``selectors.consistency_findings``)."""
+
+    SUM = "sum", "Parts do not sum to the whole"
+    ARITHMETIC = "arithmetic", "Stated arithmetic does not hold"
+    DISAGREEMENT = "disagreement", "Articles disagree"

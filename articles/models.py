@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from . import provenance
@@ -18,6 +19,7 @@ from .choices import (
     EventType,
     Metric,
     ParticipantRole,
+    PeriodGranularity,
     Qualifier,
     ReviewStatus,
     Unit,
@@ -97,6 +99,10 @@ class Company(Record):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """Its public page: names, charts of its figures, timeline and conflicts ("View on site" in the admin)."""
+        return reverse("company-page", kwargs={"slug": self.slug})
 
     def clean(self) -> None:
         if self.country and not (self.country.isalpha() and self.country.isupper()):
@@ -387,6 +393,14 @@ class Figure(Quoted):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     period_label = models.CharField(max_length=100, blank=True, help_text='e.g. "Q1 2019" or "January 2019".')
+    period_granularity = models.CharField(
+        max_length=10,
+        choices=PeriodGranularity.choices,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Derived from the period: day, month, quarter, half, year or other; blank without a period.",
+    )
     status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.REPORTED)
     note = models.TextField(blank=True, help_text="Editor's note; required when the figure is corrected.")
     reviewed_by = models.ForeignKey(
@@ -419,6 +433,10 @@ class Figure(Quoted):
             models.CheckConstraint(condition=Q(metric__in=Metric.values), name="articles_figure_metric_valid"),
             models.CheckConstraint(condition=Q(unit__in=Unit.values), name="articles_figure_unit_valid"),
             models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="articles_figure_status_valid"),
+            models.CheckConstraint(
+                condition=Q(period_granularity__in=[*PeriodGranularity.values, ""]),
+                name="articles_figure_granularity_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(value_high__isnull=True) | Q(value_high__gte=models.F("value")),
                 name="articles_figure_range_ordered",
@@ -462,6 +480,7 @@ class Figure(Quoted):
             raise ValidationError({"period_end": "Give both ends of the period (a point in time has start = end)."})
         if self.period_start and self.period_end < self.period_start:
             raise ValidationError({"period_end": "The period ends before it starts."})
+        self.period_granularity = provenance.period_granularity(self.period_start, self.period_end)
 
 
 class FixtureFile(models.Model):

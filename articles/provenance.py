@@ -9,7 +9,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 
-from .choices import DatePrecision, Qualifier, ReviewStatus
+from .choices import DatePrecision, PeriodGranularity, Qualifier, ReviewStatus
 from .numbers import NumberParseError, parse_amount
 
 
@@ -44,6 +44,29 @@ def period_bounds(day: datetime.date, precision: str) -> tuple[datetime.date, da
             datetime.date(day.year, last_month, calendar.monthrange(day.year, last_month)[1]),
         )
     return datetime.date(day.year, 1, 1), datetime.date(day.year, 12, 31)
+
+
+def period_granularity(start: datetime.date | None, end: datetime.date | None) -> str:
+    """How long the period ``start``..``end`` is: a single day, a calendar month, quarter, half or year, else other.
+
+    Blank when the figure has no period. The one rule every writer uses (services, loader, migration).
+    """
+    if start is None or end is None:
+        return ""
+    if start == end:
+        return PeriodGranularity.DAY
+    if start.day != 1 or end.day != calendar.monthrange(end.year, end.month)[1] or start.year != end.year:
+        return PeriodGranularity.OTHER
+    months = end.month - start.month + 1
+    if months == 1:
+        return PeriodGranularity.MONTH
+    if months == 3 and start.month % 3 == 1:
+        return PeriodGranularity.QUARTER
+    if months == 6 and start.month in (1, 7):
+        return PeriodGranularity.HALF
+    if months == 12:
+        return PeriodGranularity.YEAR
+    return PeriodGranularity.OTHER
 
 
 def check_date_precision(field: str, day: datetime.date | None, precision: str) -> None:

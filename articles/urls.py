@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework import routers
 from rest_framework.reverse import reverse
 
+from .api.analytics import ConsistencyReportView
 from .api.deletions import DeletionViewSet
 from .api.docs import redoc_bundle
 from .api.errors import not_found
@@ -23,6 +24,7 @@ class APIRootView(routers.APIRootView):
         response = super().get(request, *args, **kwargs)
         response.data["schema"] = reverse("api-schema", request=request)
         response.data["docs"] = reverse("api-docs", request=request)
+        response.data["consistency_report"] = reverse("report-consistency", request=request)
         response.data["reconcile"] = reverse("api-reconcile", request=request)
         return response
 
@@ -46,6 +48,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("reconcile/", ReconcileView.as_view(), name="api-reconcile"),
+    path("reports/consistency/", ConsistencyReportView.as_view(), name="report-consistency"),
     *router.urls,
     re_path(r"^.+/$", not_found),
 ]

@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from articles.pages import company_page
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("articles.urls")),
+    path("companies/<slug:slug>/", company_page, name="company-page"),
     # The browsable API's "Log in" link (django-axes locks it out like the admin's).
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -133,6 +133,8 @@ def make_figure(article: Article, key: str, **fields: Any) -> Figure:
     values = {**FIGURE_DEFAULTS, **fields}
     if values.get("company") is None:
         values.setdefault("subject", key.replace("-", " "))
+    # Derived as figure_save derives it (factories write rows directly).
+    values["period_granularity"] = provenance.period_granularity(values.get("period_start"), values.get("period_end"))
     start, end = provenance.locate_quote(article.body, values["quote"])
     return created(Figure.objects.create(article=article, key=key, quote_start=start, quote_end=end, **values))
 

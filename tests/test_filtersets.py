@@ -734,6 +734,10 @@ class TestFigureFilterSet(DatasetFilterSetTests):
         params = {"period_label": ["2023", "Q1 2022"]}
         assert self.count(params) == 2
 
+    def test_period_granularity(self):
+        assert self.names({"period_granularity": ["year", "quarter"]}) == {"revenue", "hash-price"}
+        assert self.names({"period_granularity": ["month"]}) == {"funding"}
+
     def test_reviewed_by(self):
         params = {"reviewed_by": ["reviewer"]}
         assert self.count(params) == 2

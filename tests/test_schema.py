@@ -28,6 +28,14 @@ def expected_paths() -> set[str]:
             lookup = viewset.lookup_field if viewset.lookup_field != "pk" else "id"
             paths |= {f"/api/{prefix}/{{{lookup}}}/", f"/api/{prefix}/{{{lookup}}}/history/"}
     paths.add("/api/reconcile/")  # the Reconciliation API (OpenRefine): a view of its own, not a router resource
+    # Analytics: a series, counts per period, a company's timeline (viewset actions) and the consistency report.
+    paths |= {
+        "/api/figures/series/",
+        "/api/figures/counts/",
+        "/api/events/counts/",
+        "/api/companies/{slug}/timeline/",
+        "/api/reports/consistency/",
+    }
     return paths
 
 
@@ -38,7 +46,7 @@ def test_the_schema_generates_without_warnings_or_errors(schema):
 
 def test_every_route_is_in_the_schema_and_nothing_else(schema):
     assert set(schema["paths"]) == expected_paths()
-    assert len(expected_paths()) == 17
+    assert len(expected_paths()) == 22
 
 
 @pytest.mark.parametrize(
@@ -106,6 +114,7 @@ def test_the_api_root_lists_every_endpoint_and_the_docs(client, db):
         "schema",
         "docs",
         "reconcile",
+        "consistency_report",
     }
 
 
@@ -127,3 +136,25 @@ def test_the_new_filters_are_documented_with_their_help(schema):
     assert "government" in str(events["participant_kind"]["schema"])
     companies = {p["name"]: p for p in schema["paths"]["/api/companies/"]["get"]["parameters"]}
     assert "any case" in companies["country"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("path", "parameters"),
+    [
+        ("/api/figures/series/", {"company", "metric", "unit"}),
+        ("/api/companies/{slug}/timeline/", {"slug", "limit"}),
+        ("/api/reports/consistency/", {"tolerance", "include_ok", "company", "kind"}),
+    ],
+)
+def test_the_analytics_parameters_are_documented(schema, path, parameters):
+    get = schema["paths"][path]["get"]
+    assert {p["name"] for p in get["parameters"]} == parameters
+    assert {"200", "400"} <= set(get["responses"])
+
+
+@pytest.mark.parametrize(
+    ("path", "filters"), [("/api/events/counts/", {"type", "company"}), ("/api/figures/counts/", {"metric", "company"})]
+)
+def test_the_counts_take_the_lists_filters_and_by(schema, path, filters):
+    names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+    assert {"by", *filters} <= names

@@ -1,11 +1,16 @@
 """Figures: checked against the article's text, reviewed one by one or many at once."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from .. import selectors
+from ..choices import ConsistencyCheck
 from ..models import Figure
 from ..services.figures import (
     FigureReviewError,
@@ -29,14 +34,16 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
         "status",
         "metric",
         "unit",
+        "period_granularity",
         ("article__publisher", admin.RelatedOnlyFieldListFilter),
         "period_start",
     ]
     list_select_related = ["company", "article"]
     search_fields = ["quote", "as_reported", "subject", "company__name"]
     autocomplete_fields = ["article", "company"]
-    readonly_fields = ["article_text", "reviewed_by", "reviewed_at"]
+    readonly_fields = ["article_text", "reviewed_by", "reviewed_at", "period_granularity"]
     actions = ["mark_verified", "mark_disputed"]
+    change_list_template = "admin/articles/figure/change_list.html"
     save_service = figure_save
     delete_service = figure_delete
     fieldsets = [
@@ -51,7 +58,7 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
                 ),
             },
         ),
-        ("Period", {"fields": [("period_start", "period_end"), "period_label"]}),
+        ("Period", {"fields": [("period_start", "period_end"), "period_label", "period_granularity"]}),
         (
             "Provenance",
             {
@@ -89,3 +96,31 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
     @admin.action(description="Mark the selected figures disputed", permissions=["change"])
     def mark_disputed(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._review(request, queryset, figures_mark_disputed, "disputed")
+
+    def get_urls(self) -> list:
+        consistency = self.admin_site.admin_view(self.consistency_view)
+        return [path("consistency/", consistency, name="articles_figure_consistency"), *super().get_urls()]
+
+    def consistency_view(self, request: HttpRequest) -> HttpResponse:
+        """The consistency report (``selectors.consistency_findings``), each finding linking its figures."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            tolerance = Decimal(request.GET.get("tolerance") or selectors.DEFAULT_TOLERANCE)
+            if not 0 <= tolerance <= 100:
+                raise InvalidOperation
+        except InvalidOperation:
+            self.message_user(request, "The tolerance is a percentage from 0 to 100; 0.1 is used.", messages.WARNING)
+            tolerance = selectors.DEFAULT_TOLERANCE
+        include_ok = request.GET.get("include_ok") in {"1", "true", "on"}
+        findings = selectors.consistency_findings(tolerance=tolerance, include_ok=include_ok)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Consistency of the figures",
+            "findings": findings,
+            "kinds": dict(ConsistencyCheck.choices),
+            "tolerance": f"{tolerance.normalize():f}",
+            "include_ok": include_ok,
+        }
+        return TemplateResponse(request, "admin/articles/figure/consistency.html", context)

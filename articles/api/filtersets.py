@@ -357,6 +357,7 @@ class FigureFilterSet(BaseFilterSet):
             "period_start": RANGE_LOOKUPS,
             "period_end": RANGE_LOOKUPS,
             "period_label": ["exact"],
+            "period_granularity": ["exact"],
             "reviewed_at": ["gte", "lte"],
             **TIMESTAMPS,
         }

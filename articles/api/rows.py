@@ -78,6 +78,8 @@ class Rows:
     nested: tuple[Nested, ...] = ()
     #: Output order: ``api_url`` follows ``id``; the lists take the places the serializer gives them.
     order: tuple[str, ...] = field(default=())
+    #: The record's public page (``page_url``), addressed by the same lookup; None for records without one.
+    page_view: str | None = None
 
     def paths(self) -> dict[str, F]:
         paths = {f"_c{i}": F(column.path) for i, column in enumerate(self.columns)}
@@ -90,6 +92,13 @@ class Rows:
         # "/api/figures/0/" with the 0 cut off: every row's address is this prefix, its lookup and a slash.
         sample = reverse(self.detail_view, kwargs={"pk" if self.lookup == "id" else self.lookup: "0"})
         return request.build_absolute_uri(sample[:-2])
+
+    def page_prefix(self, api_prefix: str) -> str | None:
+        """The addresses of the records' pages, on the host ``api_prefix`` (from ``url_prefix``) names."""
+        if self.page_view is None:
+            return None
+        api_path = reverse(self.detail_view, kwargs={"pk" if self.lookup == "id" else self.lookup: "0"})[:-2]
+        return api_prefix.removesuffix(api_path) + reverse(self.page_view, kwargs={self.lookup: "0"})[:-2]
 
     def read(self, queryset: QuerySet, request, extra: dict[str, str] | None = None) -> list[dict]:
         """The rows of one page (``queryset`` is already sliced); ``extra`` adds lookups under given names."""
@@ -114,6 +123,7 @@ class Rows:
         ids = [row["_c0"] for row in raw]
         lists = {nested.name: nested.read(ids) for nested in self.nested} if raw else {}
         lookup_index = next(i for i, c in enumerate(self.columns) if c.name == self.lookup)
+        page_prefix = self.page_prefix(prefix)
         rows = []
         for row in raw:
             values = {}
@@ -125,6 +135,8 @@ class Rows:
                     continue
                 values[column.name] = column.convert(value) if column.convert is not None else value
             values["api_url"] = f"{prefix}{row[f'_c{lookup_index}']}/"
+            if page_prefix is not None:
+                values["page_url"] = f"{page_prefix}{row[f'_c{lookup_index}']}/"
             for nested in self.nested:
                 values[nested.name] = lists[nested.name].get(values["id"], [])
             out = {name: values[name] for name in self.order}
@@ -208,6 +220,7 @@ UPDATED = Column("updated_at", "updated_at", _datetime)
 COMPANIES = Rows(
     detail_view="company-detail",
     lookup="slug",
+    page_view="company-page",
     columns=(
         Column("id", "id"),
         Column("slug", "slug"),
@@ -227,6 +240,7 @@ COMPANIES = Rows(
     order=(
         "id",
         "api_url",
+        "page_url",
         "slug",
         "name",
         "aliases",
@@ -383,6 +397,7 @@ FIGURES = Rows(
         Column("period_start", "period_start", _date),
         Column("period_end", "period_end", _date),
         Column("period_label", "period_label"),
+        Column("period_granularity", "period_granularity"),
         Column("quote", "quote"),
         Column("quote_start", "quote_start"),
         Column("quote_end", "quote_end"),
@@ -409,6 +424,7 @@ FIGURES = Rows(
         "period_start",
         "period_end",
         "period_label",
+        "period_granularity",
         "quote",
         "quote_start",
         "quote_end",

@@ -164,6 +164,11 @@ class NamedSerializer(RecordSerializer):
 class CompanySerializer(NamedSerializer):
     service = company_save
     api_url = serializers.HyperlinkedIdentityField(view_name="company-detail", lookup_field="slug")
+    page_url = serializers.HyperlinkedIdentityField(
+        view_name="company-page",
+        lookup_field="slug",
+        help_text="Its public page: charts of its figures over time, its timeline and where its numbers conflict.",
+    )
     parent = SlugRelatedField(slug_field="slug", queryset=Company.objects.all(), allow_null=True, required=False)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles that mention the company.")
     event_count = serializers.IntegerField(read_only=True, help_text="Events the company takes part in.")
@@ -174,6 +179,7 @@ class CompanySerializer(NamedSerializer):
         fields = [
             "id",
             "api_url",
+            "page_url",
             "slug",
             "name",
             "aliases",
@@ -326,6 +332,7 @@ class FigureSerializer(RecordSerializer):
             "period_start",
             "period_end",
             "period_label",
+            "period_granularity",
             "quote",
             "quote_start",
             "quote_end",
@@ -338,7 +345,7 @@ class FigureSerializer(RecordSerializer):
             "updated_at",
             "change_reason",
         ]
-        read_only_fields = ["quote_start", "quote_end", "reviewed_at"]
+        read_only_fields = ["quote_start", "quote_end", "reviewed_at", "period_granularity"]
         validators = []
 
 

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from articles import selectors
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 from articles.services.articles import article_delete
 from articles.services.companies import company_delete
@@ -26,7 +27,7 @@ from articles.services.events import event_delete
 from articles.services.figures import figure_delete
 from articles.services.people import person_delete
 
-from . import exports, schema
+from . import analytics, exports, schema
 from . import rows as listing
 from .errors import PreconditionFailed
 from .filtersets import ArticleFilterSet, CompanyFilterSet, EventFilterSet, FigureFilterSet, PersonFilterSet
@@ -257,6 +258,26 @@ class CompanyViewSet(RecordViewSet):
             url = reverse("company-detail", kwargs={"slug": merged.into.slug}, request=request)
             return HttpResponsePermanentRedirect(url)
 
+    @extend_schema(
+        summary="The company's timeline",
+        description="Its events (in any role) in date order, each with its date at the precision it is known "
+        "(`when`, `date_precision`, `date_latest`) and the company's roles, and its figures by period.",
+        parameters=[analytics.TimelineQuery],
+        responses={200: analytics.TimelineSerializer, 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=analytics.RENDERERS)
+    def timeline(self, request: Request, *args, **kwargs) -> Response:
+        params = analytics.query(analytics.TimelineQuery, request)
+        company = Company.objects.filter(slug=kwargs["slug"]).first()
+        if company is None:
+            merged = MergedCompany.objects.select_related("into").filter(slug=kwargs["slug"]).first()
+            if merged is None:
+                raise NotFound(f"No company {kwargs['slug']!s:.100}.")
+            url = reverse("company-timeline", kwargs={"slug": merged.into.slug}, request=request)
+            return HttpResponsePermanentRedirect(url)
+        return Response(analytics.timeline_json(company, request, params["limit"]))
+
 
 class PersonViewSet(RecordViewSet):
     """People the press names (executives, officials, analysts), with their aliases."""
@@ -288,6 +309,24 @@ class EventViewSet(RecordViewSet):
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
 
+    @extend_schema(
+        summary="Events per month, quarter or year",
+        description="How many of the events the filters choose fall in each period. An event counts in a period "
+        "when its whole date (at its precision, to date_latest) lies inside it; the others are `unplaced`.",
+        parameters=[analytics.CountsQuery],
+        responses={200: analytics.CountsSerializer, 400: schema.BAD_REQUEST},
+        filters=True,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        renderer_classes=analytics.RENDERERS,
+        filter_backends=[analytics.CountsFilterBackend],
+    )
+    def counts(self, request: Request) -> Response:
+        return Response(analytics.counts_json(self, start="date", end="date_latest"))
+
 
 class FigureViewSet(RecordViewSet):
     """Figures: numbers the articles state, as printed (as_reported) and as values, with their period, quote
@@ -298,3 +337,51 @@ class FigureViewSet(RecordViewSet):
     rows = listing.FIGURES
     serializer_class = FigureSerializer
     filterset_class = FigureFilterSet
+
+    @extend_schema(
+        summary="A company's metric over time",
+        description="One row per period (and unit): the preferred value (an editor's correction, then a verified "
+        "figure, then a reported one; rejected figures never count; a range stays a range), every figure that "
+        "states it, and `conflict` where figures of different articles disagree.",
+        parameters=[analytics.SeriesQuery],
+        responses={200: analytics.SeriesSerializer, 400: schema.BAD_REQUEST},
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        renderer_classes=analytics.RENDERERS,
+        schema=analytics.AnalyticsSchema(),
+    )
+    def series(self, request: Request) -> Response:
+        params = analytics.query(analytics.SeriesQuery, request)
+        company = analytics.company_named(params["company"], "company")
+        points = selectors.figure_series(company=company, metric=params["metric"], unit=params.get("unit"))
+        links = analytics.Links(request)
+        return Response(
+            {
+                "company": company.slug,
+                "metric": params["metric"],
+                "unit": params.get("unit"),
+                "results": [analytics.series_row(point, links) for point in points],
+            }
+        )
+
+    @extend_schema(
+        summary="Figures per month, quarter or year",
+        description="How many of the figures the filters choose have their period inside each month, quarter or "
+        "year; figures whose period spans several (or that have none) are `unplaced`.",
+        parameters=[analytics.CountsQuery],
+        responses={200: analytics.CountsSerializer, 400: schema.BAD_REQUEST},
+        filters=True,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        renderer_classes=analytics.RENDERERS,
+        filter_backends=[analytics.CountsFilterBackend],
+    )
+    def counts(self, request: Request) -> Response:
+        return Response(analytics.counts_json(self, start="period_start", end="period_end"))

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from .. import provenance
 from ..choices import ReviewStatus
 from ..models import Figure
 from . import base
@@ -26,6 +27,7 @@ def figure_save(
     The rules, in order:
     - the stored row is locked, and a write based on another version than ``expected_version`` is refused;
     - text is normalised (line endings); a new figure without a key gets one from its metric and words;
+    - the period granularity (day, month, quarter, half, year, other) is derived from the period;
     - a change of review status stamps the reviewer and time (back to reported clears them);
     - a figure that becomes corrected, or whose corrected value changes, needs a note written in this write;
     - the quote must stand verbatim in the article's body (offsets stored), ``as_reported`` in the quote, and,
@@ -39,6 +41,7 @@ def figure_save(
     new = base.apply_changes(current, Figure, data)
     if not new.key:
         new.key = base.key_derive(Figure, new.article_id, f"{new.metric} {new.as_reported}")
+    new.period_granularity = provenance.period_granularity(new.period_start, new.period_end)
     base.review_stamp(new, current.status if current is not None else None, user)
     base.correction_note_check(new, current)
     base.validate(new)
