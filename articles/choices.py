@@ -115,6 +115,10 @@ class ReviewStatus(models.TextChoices):
     CORRECTED = "corrected", "Corrected"
     DISPUTED = "disputed", "Disputed"
     REJECTED = "rejected", "Rejected"
+    # Proposals (see PROPOSAL_STATUSES): the extraction proposed it and no editor accepted it yet, or an editor
+    # rejected the proposal. "rejected" above is an editor's verdict on a number the article really states.
+    PROPOSED = "proposed", "Proposed (not reviewed)"
+    DISMISSED = "dismissed", "Proposal rejected"
 
 
 # Statuses that mean an editor has looked at the record and taken responsibility for it.
@@ -129,3 +133,17 @@ class ConsistencyCheck(models.TextChoices):
     SUM = "sum", "Parts do not sum to the whole"
     ARITHMETIC = "arithmetic", "Stated arithmetic does not hold"
     DISAGREEMENT = "disagreement", "Articles disagree"
+
+
+class EventStatus(models.TextChoices):
+    """Whether an event is a fact or a proposal of the extraction (see PROPOSAL_STATUSES)."""
+
+    REPORTED = "reported", "Reported"
+    PROPOSED = "proposed", "Proposed (not reviewed)"
+    DISMISSED = "dismissed", "Proposal rejected"
+
+
+# Proposals are not facts: events and figures with these statuses are hidden from every public read (lists,
+# details, search, exports, series, counts, the change feed and export_fixtures). Editors see them only when they
+# ask (``?status=proposed``) and work through them in the admin's review desk; accepting one makes it "reported".
+PROPOSAL_STATUSES = frozenset({ReviewStatus.PROPOSED, ReviewStatus.DISMISSED})

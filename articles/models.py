@@ -14,8 +14,10 @@ from simple_history.models import HistoricalRecords
 from . import provenance
 from .choices import (
     ARTICLE_DATE_PRECISIONS,
+    PROPOSAL_STATUSES,
     CompanyKind,
     DatePrecision,
+    EventStatus,
     EventType,
     Metric,
     ParticipantRole,
@@ -242,6 +244,18 @@ class Article(Record):
             raise ValidationError({"body": "The body is required."})
 
 
+class QuotedQuerySet(models.QuerySet):
+    """Events and figures: ``facts()`` are what newsdb presents as fact, ``proposals()`` what awaits an editor."""
+
+    def facts(self) -> "QuotedQuerySet":
+        """Every record but the proposals (proposed, and rejected proposals): what every public read shows."""
+        return self.exclude(status__in=sorted(PROPOSAL_STATUSES))
+
+    def proposals(self) -> "QuotedQuerySet":
+        """The proposals no editor has decided on yet."""
+        return self.filter(status=ReviewStatus.PROPOSED)
+
+
 class Quoted(Record):
     """A record that an article supports with a verbatim quote."""
 
@@ -288,7 +302,14 @@ class Event(Quoted):
     # The last day the (possibly imprecise) date or span covers; date filters compare against it.
     date_latest = models.DateField(editable=False, null=True)
     note = models.TextField(blank=True, help_text="Editor's note.")
+    status = models.CharField(
+        max_length=10,
+        choices=EventStatus.choices,
+        default=EventStatus.REPORTED,
+        help_text="Proposed: by the extraction, hidden until accepted; proposal rejected: kept, hidden.",
+    )
     history = History()
+    objects = QuotedQuerySet.as_manager()
 
     class Meta:
         # Date, then the order they were recorded in: both columns of this table, so one index serves it.
@@ -302,10 +323,13 @@ class Event(Quoted):
             models.Index(fields=["type", "date", "id"], name="event_type_order"),
             # ?updated_since= on /api/events/.
             models.Index(fields=["updated_at", "id"], name="event_updated"),
+            # The review desk: an article's proposals, and the queue of articles that still have some.
+            models.Index(fields=["article"], condition=Q(status="proposed"), name="event_proposed"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["article", "key"], name="articles_event_unique_article_key"),
             models.CheckConstraint(condition=Q(type__in=EventType.values), name="articles_event_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="articles_event_status_valid"),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("date")),
                 name="articles_event_end_after_start",
@@ -413,6 +437,7 @@ class Figure(Quoted):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     history = History()
+    objects = QuotedQuerySet.as_manager()
 
     class Meta:
         ordering = ["article", "key"]
@@ -425,8 +450,16 @@ class Figure(Quoted):
             models.Index(fields=["status"], name="figure_status"),
             # ?period_start__gte= / ?period_end__lte= / ?covers=: numbers for a period.
             models.Index(fields=["period_start", "period_end"], name="figure_period"),
+            # ?ordering=quote_start (figures in the order their articles state them) and its cursor pages.
+            models.Index(fields=["quote_start", "id"], name="figure_position"),
             # ?updated_since= on /api/figures/.
             models.Index(fields=["updated_at", "id"], name="figure_updated"),
+            # The review desk: an article's proposals, and the queue of articles that still have some.
+            models.Index(fields=["article"], condition=Q(status="proposed"), name="figure_proposed"),
+            # A company's figure_count counts facts only: this index answers it alone (an index-only scan).
+            models.Index(
+                fields=["company"], condition=~Q(status__in=sorted(PROPOSAL_STATUSES)), name="figure_company_facts"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["article", "key"], name="articles_figure_unique_article_key"),
@@ -574,3 +607,32 @@ class Deletion(models.Model):
     def __str__(self) -> str:
         name = self.slug or f"{self.article_slug}/{self.key}"
         return f"{self.type} {name} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
+class Ingestion(models.Model):
+    """How an article came in from its text (``article_ingest``): the text's fingerprint, so that the same text sent
+    again is recognised instead of stored twice, who sent it and how, and what the extraction proposed that is not
+    a record of its own (the review desk shows it).
+
+    ``proposals`` holds, per proposed event and figure (``"figure:<id>"``, ``"event:<id>"``), the confidence and
+    the reason the extraction gave, and ``mentions`` the names it offered but did not apply: near misses
+    ("Bitmian", probably bitmain) and organisations that match no company, each with the editor's decision.
+    """
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="ingestion")
+    text_sha256 = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the normalised text (NFC, whitespace runs as one space)."
+    )
+    source = models.CharField(max_length=10, help_text="command, admin or api.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    proposals = models.JSONField(default=dict, blank=True)
+    mentions = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.article.slug} ({self.source})"

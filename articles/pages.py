@@ -40,7 +40,8 @@ def company_page(request: HttpRequest, slug: str) -> HttpResponse:
                 (event, selectors.date_name(event.date, event.date_precision, event.end_date)) for event in events
             ],
             "findings": selectors.consistency_findings(company=company, points=points),
-            "undated": Figure.objects.filter(company=company, period_start__isnull=True)
+            "undated": Figure.objects.facts()
+            .filter(company=company, period_start__isnull=True)
             .select_related("article")
             .order_by("article__published_on", "id"),
         },

@@ -152,12 +152,15 @@ def _preferred(counted: list[dict]) -> dict | None:
     )
 
 
-def _disagree(figures: list[dict], same_article: bool) -> bool:
-    return any(
-        _amount(a) != _amount(b) and (a["article_id"] == b["article_id"]) == same_article
-        for i, a in enumerate(figures)
-        for b in figures[i + 1 :]
-    )
+def _disagree(figures: list[dict]) -> tuple[bool, bool]:
+    """(conflict, ambiguous): two articles state different values (which, with two or more articles and two or more
+    values, some pair always does); one article states several values. Linear in the number of figures."""
+    amounts_by_article: dict[int, set] = defaultdict(set)
+    for figure in figures:
+        amounts_by_article[figure["article_id"]].add(_amount(figure))
+    amounts = set().union(*amounts_by_article.values()) if amounts_by_article else set()
+    conflict = len(amounts_by_article) > 1 and len(amounts) > 1
+    return conflict, any(len(found) > 1 for found in amounts_by_article.values())
 
 
 #: The statuses a series lists: the ones that may count, and rejected figures (listed, never counted).
@@ -197,8 +200,7 @@ def series_points(rows: Iterable[dict]) -> list[SeriesPoint]:
     for point in points.values():
         counted = point.counted
         point.preferred = _preferred(counted)
-        point.conflict = _disagree(counted, same_article=False)
-        point.ambiguous = _disagree(counted, same_article=True)
+        point.conflict, point.ambiguous = _disagree(counted)
     return sorted(points.values(), key=lambda p: (p.company, p.metric, p.unit, p.start, p.end))
 
 
@@ -218,16 +220,20 @@ def figure_series(*, company: Company, metric: str | None = None, unit: str | No
 def company_events(company: Company) -> QuerySet[Event]:
     """The events a company takes part in (in any role), in date order; each event once."""
     taking_part = EventParticipant.objects.filter(company=company).values("event_id")
-    return Event.objects.filter(pk__in=taking_part).order_by("date", "date_latest", "id")
+    return Event.objects.facts().filter(pk__in=taking_part).order_by("date", "date_latest", "id")
 
 
 def company_figures(company: Company) -> QuerySet[Figure]:
     """A company's figures by period (those without one last), then by their article's date."""
-    return Figure.objects.filter(company=company).order_by(
-        F("period_start").asc(nulls_last=True),
-        F("period_end").asc(nulls_last=True),
-        "article__published_on",
-        "id",
+    return (
+        Figure.objects.facts()
+        .filter(company=company)
+        .order_by(
+            F("period_start").asc(nulls_last=True),
+            F("period_end").asc(nulls_last=True),
+            "article__published_on",
+            "id",
+        )
     )
 
 
@@ -295,6 +301,7 @@ PART_NAMES = {
     PeriodGranularity.HALF: "halves",
 }
 DEFAULT_TOLERANCE = Decimal("0.1")  # percent
+ARTICLES_NAMED = 3  # a disagreement's message names this many articles per value (its figures list them all)
 MINUS = "\u2212"
 
 
@@ -476,7 +483,11 @@ def _disagreement_finding(point: SeriesPoint, tolerance: Decimal) -> Finding:
         low, high = amount
         return number_text(low, divisor) + ("" if high is None else f"\u2013{number_text(high, divisor)}")
 
-    stated_as = " and ".join(f"{amount_text(a)} ({', '.join(slugs)})" for a, slugs in by_amount.items())
+    def sources(slugs: list[str]) -> str:
+        shown = ", ".join(slugs[:ARTICLES_NAMED])
+        return shown if len(slugs) <= ARTICLES_NAMED else f"{shown} and {len(slugs) - ARTICLES_NAMED} more"
+
+    stated_as = " and ".join(f"{amount_text(a)} ({sources(slugs)})" for a, slugs in by_amount.items())
     message = (
         f"{point.company_name} {Metric(point.metric).label.lower()} {point.label}: "
         f"stated as {stated_as}{words}, {_percent_text(percent)} apart"

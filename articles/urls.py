@@ -13,6 +13,7 @@ from .api.deletions import DeletionViewSet
 from .api.docs import redoc_bundle
 from .api.errors import not_found
 from .api.reconcile import ReconcileView
+from .api.search import SearchView
 from .api.views import ArticleViewSet, CompanyViewSet, EventViewSet, FigureViewSet, PersonViewSet
 
 
@@ -24,8 +25,9 @@ class APIRootView(routers.APIRootView):
         response = super().get(request, *args, **kwargs)
         response.data["schema"] = reverse("api-schema", request=request)
         response.data["docs"] = reverse("api-docs", request=request)
-        response.data["consistency_report"] = reverse("report-consistency", request=request)
         response.data["reconcile"] = reverse("api-reconcile", request=request)
+        response.data["consistency_report"] = reverse("report-consistency", request=request)
+        response.data["search"] = reverse("api-search", request=request)
         return response
 
 
@@ -47,8 +49,9 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
-    path("reconcile/", ReconcileView.as_view(), name="api-reconcile"),
     path("reports/consistency/", ConsistencyReportView.as_view(), name="report-consistency"),
+    path("reconcile/", ReconcileView.as_view(), name="api-reconcile"),
+    path("search/", SearchView.as_view(), name="api-search"),
     *router.urls,
     re_path(r"^.+/$", not_found),
 ]

@@ -12,7 +12,7 @@ Every value can be changed from the environment (README, "Running in production"
 | GUNICORN_KEEPALIVE | 5 | seconds an idle keep-alive connection is kept (gthread workers) |
 | GUNICORN_MAX_REQUESTS | 1000 | requests after which a worker is replaced (bounds any slow leak) ... |
 | GUNICORN_MAX_REQUESTS_JITTER | 100 | ... plus up to this many, so the workers do not restart together |
-| GUNICORN_BACKLOG | 64 | connections the kernel queues while every worker is busy; more are refused |
+| GUNICORN_BACKLOG | 2048 | connections the kernel queues while every worker is busy (see below) |
 
 The request line is limited to 8190 bytes (gunicorn's maximum), above newsdb's own URL limit
 (``NEWSDB_MAX_URL_LENGTH``, 8000 characters by default), so that a long URL gets newsdb's JSON 414; a request line
@@ -51,7 +51,11 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
-backlog = _int("GUNICORN_BACKLOG", 64)
+# The queue is bounded in time rather than in length: a request that waited longer than REQUEST_QUEUE_TIMEOUT_MS is
+# answered 503 at once (newsdb/overload.py), which empties a deep queue within seconds. A short backlog bounds
+# nothing better: the kernel drops the connections over it, and their clients wait 1 s, 3 s, 7 s... to retry
+# (measured in README "Scaling out": at 64, a burst's slowest answers took 5.7 s; at 2048, 1.2 s).
+backlog = _int("GUNICORN_BACKLOG", 2048)
 limit_request_line = 8190
 # Which proxies may set X-Forwarded-Proto and friends (gunicorn's own setting; comma-separated addresses).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

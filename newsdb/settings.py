@@ -295,6 +295,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Figures and events both have a "status", with different choices: each its own named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "articles.choices.ReviewStatus",
+        "EventStatusEnum": "articles.choices.EventStatus",
+    },
 }
 
 # DJANGO_LOG_FORMAT=json: every log line is one JSON object, and every request is logged (newsdb.requests: method,
@@ -312,3 +317,67 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "WARNING")},
     "loggers": {"newsdb.requests": {"level": "INFO"}} if LOG_FORMAT == "json" else {},
 }
+
+# --- Scaling out: statement timeout, read replicas, overload (README "Scaling out") ---------------------------------
+# newsdb/routers.py and newsdb/overload.py read these. This block stays last: it copies the primary's final settings
+# (connection pool, options) to the replicas.
+
+# PostgreSQL cancels a statement that runs longer than this (0: no limit); the request is answered 503 with
+# Retry-After. newsdb/gunicorn.conf.py sets 5000 for the web server; manage.py commands (migrate, load_fixtures)
+# have no limit unless it is set.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
+# Behind PgBouncer (or another pooler) in transaction mode: no server-side cursors, no prepared statements, and no
+# `options` startup parameter (PgBouncer refuses it: set jit and statement_timeout on the database, see the README).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+# Streaming replicas (comma-separated URLs) that serve reads: DATABASES gains replica_0, replica_1, ...
+DATABASE_REPLICAS: list[str] = []
+# A client that wrote reads from the primary for this many seconds after (0: never).
+DATABASE_READ_YOUR_WRITES_SECONDS = env_int("DATABASE_READ_YOUR_WRITES_SECONDS", 5)
+# A replica that cannot be reached is left out for this many seconds, by each process that found it down.
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 10)
+# true: every response names the databases that served it (X-Database: replica_0), for tests and checks.
+DATABASE_ROUTING_HEADER = env_bool("DATABASE_ROUTING_HEADER", False)
+# A request that waited longer than this for a gunicorn worker is answered 503 at once (0: never).
+REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 1000)
+# The Retry-After of those 503s, and of a database that timed out or is unreachable.
+REQUEST_RETRY_AFTER_SECONDS = env_int("REQUEST_RETRY_AFTER_SECONDS", 2)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if DATABASE_STATEMENT_TIMEOUT_MS > 0:
+        _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        _options["options"] = _options["options"].strip()
+    if DATABASE_PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _options["prepare_threshold"] = None
+        _options.pop("options", None)
+
+for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS", "")):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL (replicas stream from it)")
+    _replica = dj_database_url.parse(_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True)
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: replica {_index} is not a postgres:// URL")
+    # The primary's options (pool, jit, statement timeout), a short connect timeout so that a replica that is
+    # down costs little, and the primary's test database in tests (a replica has no test database of its own).
+    _replica["OPTIONS"] = {
+        **{k: (dict(v) if isinstance(v, dict) else v) for k, v in DATABASES["default"].get("OPTIONS", {}).items()},
+        "connect_timeout": env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2),
+        **_replica.get("OPTIONS", {}),
+    }
+    if _replica["OPTIONS"].get("pool"):  # a pool waits this long for a connection, not its usual timeout
+        _pool = _replica["OPTIONS"]["pool"] if isinstance(_replica["OPTIONS"]["pool"], dict) else {}
+        _replica["OPTIONS"]["pool"] = {**_pool, "timeout": _replica["OPTIONS"]["connect_timeout"]}
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_index}")
+
+# First after the health probes and the request log: shed before any work, choose the database before any query.
+_first_django_middleware = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+MIDDLEWARE[_first_django_middleware:_first_django_middleware] = [
+    "newsdb.overload.LoadSheddingMiddleware",
+    *(["newsdb.routers.ReplicaMiddleware"] if DATABASE_REPLICAS else []),
+]
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["newsdb.routers.ReplicaRouter"]

@@ -10,9 +10,9 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("articles.urls")),
-    path("companies/<slug:slug>/", company_page, name="company-page"),
     # The browsable API's "Log in" link (django-axes locks it out like the admin's).
     path("api-auth/", include("rest_framework.urls")),
+    path("companies/<slug:slug>/", company_page, name="company-page"),
 ]
 
 handler400 = "articles.api.errors.bad_request"

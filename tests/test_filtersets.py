@@ -478,6 +478,12 @@ class TestEventFilterSet(DatasetFilterSetTests):
         params = {"date_precision": ["day", "month"]}
         assert self.count(params) == 2
 
+    def test_status(self):
+        Event.objects.filter(key="hearing").update(status="proposed")
+        Event.objects.filter(key="sale").update(status="dismissed")
+        assert self.names({"status": ["proposed", "dismissed"]}) == {"hearing", "sale"}
+        assert "hearing" not in self.names({"status": ["reported"]})
+
     def test_company(self):
         params = {"company": ["borealis"]}
         assert self.count(params) == 2

@@ -245,7 +245,7 @@ class TestLoadedOnce(TestCase):
         assert "1 kept as an editor left them" in output
         path = FIXTURES_DIR / "articles" / f"{AURADINE_ARTICLE}.yaml"
         assert (
-            f"{path}: figure 'auradine-april-2024-funding': value, note: kept the editor's version "
+            f"{path}: figure 'auradine-april-2024-funding': value, note, status: kept the editor's version "
             "(changed by editor since the last load)"
         ) in output
 
@@ -253,7 +253,12 @@ class TestLoadedOnce(TestCase):
         folder = self.copy()
         company = Company.objects.get(slug="sphere-3d")
         company_save(company=company, data={"name": "Sphere 3D Corp."}, user=editor_user(), reason="Its name")
-        edit(folder / "companies.yaml", lambda doc: doc["companies"][0].update(description="Changed upstream."))
+        edit(
+            folder / "companies.yaml",
+            lambda doc: next(c for c in doc["companies"] if c["slug"] == "bitmain").update(
+                description="Changed upstream."
+            ),
+        )
         edit(
             folder / "companies.yaml",
             lambda doc: next(c for c in doc["companies"] if c["slug"] == "sphere-3d").update(description="New text."),
@@ -262,7 +267,7 @@ class TestLoadedOnce(TestCase):
         company.refresh_from_db()
         assert company.name == "Sphere 3D Corp." and company.description != "New text."
         assert report.counts["companies"].kept == 1
-        assert report.counts["companies"].updated == 1  # the first company, which nobody had touched
+        assert report.counts["companies"].updated == 1  # Bitmain, which nobody had touched
         first = Company.objects.get(description="Changed upstream.")
         entry = first.history.first()
         assert (entry.history_type, entry.history_user.username, entry.history_change_reason) == (
@@ -294,7 +299,7 @@ class TestLoadedOnce(TestCase):
         q1.refresh_from_db()
         assert (q1.period_label, q1.status) == ("Q1 2019", "verified")
         assert report.counts["figures"].kept == 1
-        assert [(k.key, k.fields) for k in report.kept_records] == [("q1-2019-net-loss", ("period_label",))]
+        assert [(k.key, k.fields) for k in report.kept_records] == [("q1-2019-net-loss", ("period_label", "status"))]
         # Even a reviewed figure whose version is the one the loader last saw (adopted, say) stays as reviewed.
         FixtureRecord.objects.filter(model="figure", key=f"{Q1_ARTICLE}/q1-2019-net-loss").update(version=q1.version)
         report = fixtures_load(paths=[folder], full=True)

@@ -141,12 +141,12 @@ def test_an_editors_save_between_the_read_and_the_write_is_kept_and_reported(fol
         str(article_file(folder)),
         "figure",
         KEY,
-        ("value", "period_label", "note"),
+        ("value", "period_label", "note", "status"),
     )
     assert kept.conflict and report.conflicts == [kept]
     assert kept.reason == "changed by editor while this load was running"
     assert str(kept) == (
-        f"{article_file(folder)}: figure '{KEY}': value, period_label, note: kept the editor's version "
+        f"{article_file(folder)}: figure '{KEY}': value, period_label, note, status: kept the editor's version "
         "(changed by editor while this load was running)"
     )
     assert (report.counts["figures"].kept, report.updated, report.created) == (1, 0, 0)
@@ -173,7 +173,7 @@ def test_the_command_prints_the_conflict_by_file_record_and_field(folder, editor
         call_command("load_fixtures", str(folder), stdout=out)
     output = out.getvalue()
     assert (
-        f"{article_file(folder)}: figure '{KEY}': value, period_label, note: kept the editor's version "
+        f"{article_file(folder)}: figure '{KEY}': value, period_label, note, status: kept the editor's version "
         "(changed by editor while this load was running)"
     ) in output
     assert "1 kept as an editor left them" in output and "1 of them changed by an editor while this load ran" in output
@@ -193,7 +193,7 @@ def test_an_editors_change_before_the_reload_is_kept_and_named(folder, editor):
         str(article_file(folder)),
         "figure",
         KEY,
-        ("value", "period_label", "note"),
+        ("value", "period_label", "note", "status"),
         False,
     )
     assert kept.reason == "changed by editor since the last load"

@@ -107,7 +107,7 @@ def test_the_gunicorn_configuration_bounds_workers_and_limits(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     assert conf["workers"] == max(2, min(2 * cores + 1, 12))
     assert (conf["threads"], conf["worker_class"], conf["timeout"], conf["graceful_timeout"]) == (1, "sync", 30, 30)
-    assert (conf["max_requests"], conf["max_requests_jitter"], conf["backlog"]) == (1000, 100, 64)
+    assert (conf["max_requests"], conf["max_requests_jitter"], conf["backlog"]) == (1000, 100, 2048)
     # The request line holds the method, the URL and the protocol: its limit is above newsdb's URL limit.
     assert conf["limit_request_line"] >= settings.NEWSDB_MAX_URL_LENGTH + len("OPTIONS  HTTP/1.1")
     assert conf["wsgi_app"] == "newsdb.wsgi:application"

@@ -36,6 +36,8 @@ def expected_paths() -> set[str]:
         "/api/companies/{slug}/timeline/",
         "/api/reports/consistency/",
     }
+    paths.add("/api/search/")  # ranked full-text search across every type: a view of its own
+    paths.add("/api/articles/ingest/")  # an article from its text, with proposals (editors)
     return paths
 
 
@@ -46,7 +48,7 @@ def test_the_schema_generates_without_warnings_or_errors(schema):
 
 def test_every_route_is_in_the_schema_and_nothing_else(schema):
     assert set(schema["paths"]) == expected_paths()
-    assert len(expected_paths()) == 22
+    assert len(expected_paths()) == 24
 
 
 @pytest.mark.parametrize(
@@ -115,6 +117,7 @@ def test_the_api_root_lists_every_endpoint_and_the_docs(client, db):
         "docs",
         "reconcile",
         "consistency_report",
+        "search",
     }
 
 
@@ -158,3 +161,23 @@ def test_the_analytics_parameters_are_documented(schema, path, parameters):
 def test_the_counts_take_the_lists_filters_and_by(schema, path, filters):
     names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
     assert {"by", *filters} <= names
+
+
+def test_search_is_documented_with_its_parameters_and_results(schema):
+    get = schema["paths"]["/api/search/"]["get"]
+    parameters = {p["name"]: p for p in get["parameters"]}
+    assert set(parameters) == {"q", "type", "limit", "offset"}
+    assert parameters["q"]["required"] is True
+    assert parameters["type"]["schema"]["items"]["enum"] == ["article", "event", "figure", "company", "person"]
+    assert set(get["responses"]) == {"200", "400"}
+    page = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    result = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][result]["properties"]) == {
+        "type",
+        "id",
+        "slug",
+        "title",
+        "snippet",
+        "score",
+        "api_url",
+    }

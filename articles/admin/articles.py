@@ -6,9 +6,11 @@ from django.db import models
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import path
 
 from ..models import Article, Event, Figure
 from ..services.articles import article_delete, article_save
+from . import desk
 from .base import RecordAdmin, VersionedInline
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
@@ -67,6 +69,8 @@ class ArticleAdmin(RecordAdmin):
     prepopulated_fields = {"slug": ["title"]}
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [EventInline, FigureInline]
+    change_list_template = "admin/articles/article/change_list.html"
+    change_form_template = "admin/articles/article/change_form.html"
     save_service = article_save
     delete_service = article_delete
     fieldsets = [
@@ -78,6 +82,20 @@ class ArticleAdmin(RecordAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Counted in subqueries: joining events and figures would multiply each other.
         return super().get_queryset(request).annotate(n_events=_children(Event), n_figures=_children(Figure))
+
+    def get_urls(self) -> list:
+        """Add an article from its text, the queue of articles with proposals, and an article's review desk."""
+        wrap = self.admin_site.admin_view
+        return [
+            path("ingest/", wrap(lambda request: desk.ingest_view(self, request)), name="articles_article_ingest"),
+            path("review/", wrap(lambda request: desk.queue_view(self, request)), name="articles_article_review_queue"),
+            path(
+                "<path:object_id>/review/",
+                wrap(lambda request, object_id: desk.desk_view(self, request, object_id)),
+                name="articles_article_review",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="Events", ordering="n_events")
     def events(self, article: Article) -> int:

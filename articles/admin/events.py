@@ -23,6 +23,7 @@ class ParticipantInline(ListInline):
 class EventAdmin(ProvenanceMixin, RecordAdmin):
     list_display = ["title", "date", "date_precision", "type", "participant_names", "article"]
     list_filter = [
+        "status",
         "type",
         "date",
         "date_precision",
@@ -46,7 +47,7 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
                 "description": "The quote must occur verbatim in the article's body; it is highlighted below.",
             },
         ),
-        ("Review", {"fields": ["note"]}),
+        ("Review", {"fields": ["status", "note"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

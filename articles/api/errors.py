@@ -3,6 +3,7 @@
 - a model ``ValidationError`` (from a write service) is a 400 keyed by field;
 - ``StaleWriteError`` (someone saved the record since the client loaded it) is a 412;
 - a delete refused because other records still point at the row is a 409 that says which;
+- a database that timed out (``DATABASE_STATEMENT_TIMEOUT_MS``) or cannot be reached is a 503 with ``Retry-After``;
 - a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413;
 - anything unexpected is logged with its traceback and answered with a JSON 500.
 
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
@@ -30,6 +31,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from articles.services.base import StaleWriteError
+from newsdb import overload
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,16 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable or busy; try again later."
+    default_code = "database_unavailable"
+
+    @property
+    def wait(self) -> int:  # DRF sends it as Retry-After
+        return overload.retry_after()
 
 
 class Conflict(exceptions.APIException):
@@ -85,6 +97,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         )
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(f"Malformed request: {exc}")
+    elif isinstance(exc, OperationalError):
+        # The database timed out (statement_timeout) or cannot be reached: it passes, so 503 with Retry-After.
+        logger.warning("Database error in the API: %s", exc)
+        exc = DatabaseUnavailable(overload.database_error_detail(exc))
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response

@@ -4,15 +4,14 @@ date ranges (``__gte``, ``__lte``, ``__gt``, ``__lt``), controlled vocabularies,
 A repeated parameter means OR, different parameters AND. See ``filters`` for how every value is validated.
 """
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from articles.choices import CompanyKind, ParticipantRole
-from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
+from articles.models import Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 
 from .attribution import sees_usernames
 from .filters import (
@@ -45,13 +44,10 @@ def _updated_since() -> MultiValueDateTimeFilter:
 
 
 NULL = "(none)"
-
-
-def _alias_matches(owner: str) -> Callable[[str], Q]:
-    def condition(word: str) -> Q:
-        return Q(Exists(Alias.objects.filter(**{owner: OuterRef("pk")}, name__icontains=word)))
-
-    return condition
+SEARCH_SYNTAX = (
+    'Every word must match, in any form ("sales" finds "sale"); "quoted words" together; or; -word excludes. '
+    "Ranked search across every type: /api/search/."
+)
 
 
 def _slug_filter(
@@ -96,9 +92,8 @@ def _id_filter(field_name: str, queryset, what: str, *, nullable: bool = False, 
 
 class CompanyFilterSet(BaseFilterSet):
     q = SearchFilter(
-        search_fields=["name", "slug"],
-        search_extra=_alias_matches("company"),
-        help_text="Search the name, slug and aliases: case-insensitive, partial, every word must match.",
+        help_text="Search the name, aliases, slug and description, and find a misspelt name or alias (Bitman: "
+        f"Bitmain). {SEARCH_SYNTAX}"
     )
     parent = _company_filter("parent", "Parent company", nullable=True)
     country = CountryFilter(
@@ -136,9 +131,8 @@ class CompanyFilterSet(BaseFilterSet):
 
 class PersonFilterSet(BaseFilterSet):
     q = SearchFilter(
-        search_fields=["name", "slug", "title"],
-        search_extra=_alias_matches("person"),
-        help_text="Search the name, slug, title and aliases: case-insensitive, partial, every word must match.",
+        help_text="Search the name, aliases, slug, title and description, and find a misspelt name or alias. "
+        f"{SEARCH_SYNTAX}"
     )
     affiliation = _company_filter("affiliation", "Company they belong to", nullable=True)
     affiliation_id = _id_filter("affiliation", Company.objects.all(), "Company they belong to", nullable=True)
@@ -151,10 +145,7 @@ class PersonFilterSet(BaseFilterSet):
 
 
 class ArticleFilterSet(BaseFilterSet):
-    q = SearchFilter(
-        search_fields=["title", "body"],
-        help_text="Words in the title or body: case-insensitive, partial, every word must match.",
-    )
+    q = SearchFilter(help_text=f"Search the title and body. {SEARCH_SYNTAX}")
     publisher = _company_filter("publisher", "Publisher", nullable=True)
     publisher_id = _id_filter("publisher", Company.objects.all(), "Publisher", nullable=True)
     company = _company_filter("companies", "A company the article mentions", distinct=True)
@@ -185,10 +176,7 @@ PARTICIPANT_FILTERS = ("company", "company_id", "person", "person_id", "particip
 
 
 class EventFilterSet(BaseFilterSet):
-    q = SearchFilter(
-        search_fields=["title", "summary", "quote"],
-        help_text="Words in the title, summary or quote: case-insensitive, partial, every word must match.",
-    )
+    q = SearchFilter(help_text=f"Search the title, summary and quote. {SEARCH_SYNTAX}")
     article = _slug_filter("article", Article.objects.all(), "The article it comes from")
     article_id = _id_filter("article", Article.objects.all(), "The article it comes from")
     company = _company_filter(
@@ -254,7 +242,14 @@ class EventFilterSet(BaseFilterSet):
 
     class Meta:
         model = Event
-        fields = {"id": ["exact"], "key": ["exact"], "type": ["exact"], "date_precision": ["exact"], **TIMESTAMPS}
+        fields = {
+            "id": ["exact"],
+            "key": ["exact"],
+            "type": ["exact"],
+            "date_precision": ["exact"],
+            "status": ["exact"],
+            **TIMESTAMPS,
+        }
 
     def filter_participants(self, queryset, name, value):
         if not value:  # an empty model choice arrives as an empty queryset, which django-filter does not skip
@@ -297,8 +292,8 @@ VALUE_OVERLAPS_HELP = (
 
 class FigureFilterSet(BaseFilterSet):
     q = SearchFilter(
-        search_fields=["subject", "quote", "as_reported"],
-        help_text="Words in the subject, quote or as-reported text: case-insensitive, partial, every word must match.",
+        help_text="Search the subject, the company's name, the metric, the as-reported words, the period label and "
+        f"the quote (Bitmain loss). {SEARCH_SYNTAX}"
     )
     article = _slug_filter("article", Article.objects.all(), "The article it comes from")
     article_id = _id_filter("article", Article.objects.all(), "The article it comes from")

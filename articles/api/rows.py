@@ -12,7 +12,7 @@ a page happens to hold.
 import datetime
 import decimal
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,20 @@ def _datetime(value: datetime.datetime | None) -> str | None:
         return None
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _datetime_utc(value: datetime.datetime | None) -> str | None:
+    # _datetime when the current time zone is UTC (the default), without asking for it per value: that lookup
+    # (a context-local read) was a tenth of a list page's CPU time.
+    if value is None:
+        return None
+    return value.astimezone(datetime.UTC).isoformat()[:-6] + "Z"
+
+
+def _converters(columns: Sequence["Column"]) -> list[Callable[[Any], Any] | None]:
+    """Each column's converter for this request (``_datetime`` becomes ``_datetime_utc`` in UTC)."""
+    utc = timezone.get_current_timezone_name() == "UTC"
+    return [_datetime_utc if utc and c.convert is _datetime else c.convert for c in columns]
 
 
 def _decimal(places: int) -> Callable[[decimal.Decimal | None], str | None]:
@@ -125,6 +139,7 @@ class Rows:
         lookup_index = next(i for i, c in enumerate(self.columns) if c.name == self.lookup)
         page_prefix = self.page_prefix(prefix)
         rows = []
+        converters = _converters(self.columns)
         for row in raw:
             values = {}
             for i, column in enumerate(self.columns):
@@ -133,7 +148,7 @@ class Rows:
                     names = (row[f"_c{i}_{name}"] for name in attribution.NAME_FIELDS)
                     values[column.name] = attribution.name_from_values(usernames, value, *names)
                     continue
-                values[column.name] = column.convert(value) if column.convert is not None else value
+                values[column.name] = converters[i](value) if converters[i] is not None else value
             values["api_url"] = f"{prefix}{row[f'_c{lookup_index}']}/"
             if page_prefix is not None:
                 values["page_url"] = f"{page_prefix}{row[f'_c{lookup_index}']}/"
@@ -350,6 +365,7 @@ EVENTS = Rows(
         Column("quote_start", "quote_start"),
         Column("quote_end", "quote_end"),
         Column("note", "note"),
+        Column("status", "status"),
         *RECORD_TAIL,
         UPDATED,
     ),
@@ -371,6 +387,7 @@ EVENTS = Rows(
         "quote_start",
         "quote_end",
         "note",
+        "status",
         "version",
         "created_at",
         "updated_at",

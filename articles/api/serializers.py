@@ -277,6 +277,7 @@ class EventSerializer(RecordSerializer):
             "quote_start",
             "quote_end",
             "note",
+            "status",
             "version",
             "created_at",
             "updated_at",

@@ -20,14 +20,17 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from articles import selectors
+from articles.choices import PROPOSAL_STATUSES, EventStatus
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 from articles.services.articles import article_delete
 from articles.services.companies import company_delete
 from articles.services.events import event_delete
 from articles.services.figures import figure_delete
+from articles.services.ingest import article_ingest
 from articles.services.people import person_delete
 
 from . import analytics, exports, schema
+from . import ingest as ingesting
 from . import rows as listing
 from .errors import PreconditionFailed
 from .filtersets import ArticleFilterSet, CompanyFilterSet, EventFilterSet, FigureFilterSet, PersonFilterSet
@@ -72,6 +75,14 @@ ARTICLES = Article.objects.select_related("publisher").prefetch_related(
 )
 
 
+def proposals_visible_to(request: Request | None, model: type) -> bool:
+    """Whether the reader may see proposed and rejected-proposal records of ``model``: an editor, who may change it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(user, "pk", None) is None:
+        return False
+    return user.has_perm(f"articles.change_{model._meta.model_name}")
+
+
 class ChangeReasonSerializer(serializers.Serializer):
     change_reason = serializers.CharField(required=False, allow_blank=True, max_length=CHANGE_REASON_MAX_LENGTH)
 
@@ -86,8 +97,22 @@ class RecordViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet:
         if self.detail_queryset is not None and self.action in {"retrieve", "create", "update", "partial_update"}:
-            return self.detail_queryset.all()
-        return super().get_queryset()
+            return self.visible(self.detail_queryset.all())
+        return self.visible(super().get_queryset())
+
+    def visible(self, queryset: QuerySet) -> QuerySet:
+        """Proposals are not facts (``choices.PROPOSAL_STATUSES``): every read leaves out proposed events and figures
+        and rejected proposals, lists, exports, counts and the change feed alike. An editor (a user who may change
+        the record) sees one by its own address, and a list of them when asking by status (``?status=proposed``);
+        for anyone else a proposal does not exist (a 404, and no list shows one, whatever it asks for)."""
+        if not hasattr(queryset, "facts"):
+            return queryset
+        if not proposals_visible_to(self.request, queryset.model):
+            return queryset.facts()
+        if self.detail or self.action == "create":  # one record, by its address (or the one just created)
+            return queryset
+        asked = set(self.request.query_params.getlist("status")) & PROPOSAL_STATUSES if self.request else set()
+        return queryset if asked else queryset.facts()
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters choose among records; one record's own address is not narrowed by them.
@@ -192,6 +217,11 @@ class RecordViewSet(viewsets.ModelViewSet):
             pk = self.get_object().pk
         except Http404:
             pk = self._deleted_pk(model)
+            if hasattr(model.objects, "facts") and not proposals_visible_to(request, model):
+                # A proposal's history is an editor's business, whether the proposal is stored or was deleted.
+                last = model.history.filter(id=pk).order_by("-history_date", "-history_id").first()
+                if model.objects.filter(pk=pk).exists() or (last and last.status in PROPOSAL_STATUSES):
+                    raise NotFound(f"No {model._meta.verbose_name} {pk}.") from None
         records = list(
             model.history.filter(id=pk).select_related("history_user").order_by("-history_date", "-history_id")
         )
@@ -216,7 +246,9 @@ class ArticleViewSet(RecordViewSet):
     body and the events and figures curated from it."""
 
     queryset = ARTICLES.defer("body", "notes")
-    detail_queryset = ARTICLES.prefetch_related(Prefetch("events", EVENTS), Prefetch("figures", FIGURES))
+    detail_queryset = ARTICLES.prefetch_related(
+        Prefetch("events", EVENTS.facts()), Prefetch("figures", FIGURES.facts())
+    )
     delete_service = article_delete
     rows = listing.ARTICLES
     serializer_class = ArticleSerializer
@@ -224,6 +256,41 @@ class ArticleViewSet(RecordViewSet):
     filterset_class = ArticleFilterSet
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
+
+    @extend_schema(
+        summary="Add an article from its text (editors)",
+        description="Stores the article, the companies and people it names, and the events and figures the "
+        "extraction proposes, with the status `proposed`: hidden from every public read until an editor accepts "
+        "them in the admin's review desk. The same text sent again returns the existing article (200, "
+        "`created: false`). Bad input (empty or binary text, over 1 MB, an unknown publisher, an unreadable date) "
+        "is a 400 keyed by the field, and nothing is written.",
+        request=ingesting.IngestRequestSerializer,
+        responses={
+            201: ingesting.IngestResponseSerializer,
+            200: ingesting.IngestResponseSerializer,
+            400: schema.BAD_REQUEST,
+            401: schema.UNAUTHORIZED,
+            403: schema.FORBIDDEN,
+        },
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="ingest",
+        permission_classes=[ingesting.CanIngest],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def ingest(self, request: Request) -> Response:
+        body = ingesting.IngestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = article_ingest(**body.validated_data, user=request.user, source="api")
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        created = result.created and not result.dry_run
+        return Response(result.to_json(), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class CompanyViewSet(RecordViewSet):
@@ -235,8 +302,8 @@ class CompanyViewSet(RecordViewSet):
         .prefetch_related(ALIASES)
         .annotate(
             article_count=_count(Article.companies.through.objects.all(), "company"),
-            event_count=_count(EventParticipant.objects.all(), "company", "event"),
-            figure_count=_count(Figure.objects.all(), "company"),
+            event_count=_count(EventParticipant.objects.filter(event__status=EventStatus.REPORTED), "company", "event"),
+            figure_count=_count(Figure.objects.facts(), "company"),
         )
         .order_by("name", "pk")
     )
@@ -287,7 +354,7 @@ class PersonViewSet(RecordViewSet):
         .prefetch_related(ALIASES)
         .annotate(
             article_count=_count(Article.people.through.objects.all(), "person"),
-            event_count=_count(EventParticipant.objects.all(), "person", "event"),
+            event_count=_count(EventParticipant.objects.filter(event__status=EventStatus.REPORTED), "person", "event"),
         )
         .order_by("name", "pk")
     )

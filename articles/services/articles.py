@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ..choices import PROPOSAL_STATUSES
 from ..models import Article, Company, Event, Figure, Person
 from . import base, history
 
@@ -111,6 +112,10 @@ def article_delete(*, article: Article, user: Any, reason: str = "", expected_ve
             ]
         )
         base.tombstones_write(
-            [base.tombstone(row, user=user, reason=reason, date=now, article_slug=current.slug) for row in rows]
+            [
+                base.tombstone(row, user=user, reason=reason, date=now, article_slug=current.slug)
+                for row in rows
+                if row.status not in PROPOSAL_STATUSES  # a proposal was never public: no tombstone
+            ]
         )
     base.delete(current, model=Article, user=user, reason=reason, expected_version=None, date=now)

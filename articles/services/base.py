@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..choices import ReviewStatus
+from ..choices import PROPOSAL_STATUSES, ReviewStatus
 from ..models import Article, Company, Deletion, Event, EventParticipant, Figure, Person
 from . import history
 
@@ -149,7 +149,8 @@ def delete(
     references_release(current, user=user, reason=reason, date=now)
     current.delete()
     history.history_write([entry])
-    tombstones_write([gone])
+    if getattr(current, "status", None) not in PROPOSAL_STATUSES:  # a proposal was never public: no tombstone
+        tombstones_write([gone])
 
 
 def tombstone(
@@ -244,14 +245,23 @@ def key_derive(model: type[models.Model], article_id: int | None, text: str, tak
 
 
 def review_stamp(figure: Figure, previous_status: str | None, user: Any) -> None:
-    """A figure whose review status changes names who changed it and when (reported clears both)."""
+    """A figure whose review status changes names who changed it and when (reported or proposed clears both)."""
     if figure.status == previous_status:
         return
-    if figure.status == ReviewStatus.REPORTED:
+    if figure.status in (ReviewStatus.REPORTED, ReviewStatus.PROPOSED):  # nobody has reviewed these
         figure.reviewed_by, figure.reviewed_at = None, None
     else:
         figure.reviewed_by = user if getattr(user, "is_authenticated", False) else None
         figure.reviewed_at = timezone.now()
+
+
+def proposal_check(record: Event | Figure, current: Event | Figure | None) -> None:
+    """A fact never turns back into a proposal: it would vanish from every public read (and from mirrors' change
+    feeds) without a deletion. Delete it, or mark a figure rejected, instead."""
+    if current is not None and current.status not in PROPOSAL_STATUSES and record.status in PROPOSAL_STATUSES:
+        raise ValidationError(
+            {"status": "This record is already a fact; it cannot become a proposal again. Delete it instead."}
+        )
 
 
 CORRECTED_VALUES = ("value", "value_high", "unit", "qualifier")
@@ -325,10 +335,15 @@ def parent_cycle(slug: str, parent_slug: str | None, parent_of: Callable[[str], 
 
 
 def involved(article_id: int) -> tuple[set[int], set[int]]:
-    """The companies and people an article's events and figures involve (ids)."""
-    rows = EventParticipant.objects.filter(event__article_id=article_id).values_list("company_id", "person_id")
+    """The companies and people an article's events and figures involve (ids); proposals involve no one until an
+    editor accepts them."""
+    rows = (
+        EventParticipant.objects.filter(event__article_id=article_id)
+        .exclude(event__status__in=sorted(PROPOSAL_STATUSES))
+        .values_list("company_id", "person_id")
+    )
     companies = {company for company, _ in rows if company} | set(
-        Figure.objects.filter(article_id=article_id, company__isnull=False).values_list("company_id", flat=True)
+        Figure.objects.facts().filter(article_id=article_id, company__isnull=False).values_list("company_id", flat=True)
     )
     people = {person for _, person in rows if person}
     return companies, people

@@ -29,6 +29,7 @@ def event_save(
     ``company`` or ``person`` (records or slugs) and ``role``. The rules, in order:
     - the stored row is locked, and a write based on another version than ``expected_version`` is refused;
     - text is normalised (line endings); a new event without a key gets one derived from its title;
+    - a fact never becomes a proposal again (``proposed`` or ``dismissed``: see ``services.proposals``);
     - the quote must stand verbatim in the article's body, and its offsets are stored; the date must be the
       first day of its precision's period, and ``date_latest`` is derived from it;
     - a write that changes nothing writes nothing;
@@ -42,6 +43,7 @@ def event_save(
     new = base.apply_changes(current, Event, data)
     if not new.key:
         new.key = base.key_derive(Event, new.article_id, new.title or "")
+    base.proposal_check(new, current)
     if new.date:
         new.date_latest = provenance.period_bounds(new.end_date or new.date, new.date_precision)[1]
     base.validate(new)

@@ -29,6 +29,7 @@ def figure_save(
     - text is normalised (line endings); a new figure without a key gets one from its metric and words;
     - the period granularity (day, month, quarter, half, year, other) is derived from the period;
     - a change of review status stamps the reviewer and time (back to reported clears them);
+    - a fact never becomes a proposal again (``proposed`` or ``dismissed``: see ``services.proposals``);
     - a figure that becomes corrected, or whose corrected value changes, needs a note written in this write;
     - the quote must stand verbatim in the article's body (offsets stored), ``as_reported`` in the quote, and,
       unless corrected, ``as_reported`` must read as exactly the value, top of range, unit and qualifier;
@@ -42,6 +43,7 @@ def figure_save(
     if not new.key:
         new.key = base.key_derive(Figure, new.article_id, f"{new.metric} {new.as_reported}")
     new.period_granularity = provenance.period_granularity(new.period_start, new.period_end)
+    base.proposal_check(new, current)
     base.review_stamp(new, current.status if current is not None else None, user)
     base.correction_note_check(new, current)
     base.validate(new)
