@@ -220,16 +220,20 @@ def figure_series(*, company: Company, metric: str | None = None, unit: str | No
 def company_events(company: Company) -> QuerySet[Event]:
     """The events a company takes part in (in any role), in date order; each event once."""
     taking_part = EventParticipant.objects.filter(company=company).values("event_id")
-    return Event.objects.filter(pk__in=taking_part).order_by("date", "date_latest", "id")
+    return Event.objects.facts().filter(pk__in=taking_part).order_by("date", "date_latest", "id")
 
 
 def company_figures(company: Company) -> QuerySet[Figure]:
     """A company's figures by period (those without one last), then by their article's date."""
-    return Figure.objects.filter(company=company).order_by(
-        F("period_start").asc(nulls_last=True),
-        F("period_end").asc(nulls_last=True),
-        "article__published_on",
-        "id",
+    return (
+        Figure.objects.facts()
+        .filter(company=company)
+        .order_by(
+            F("period_start").asc(nulls_last=True),
+            F("period_end").asc(nulls_last=True),
+            "article__published_on",
+            "id",
+        )
     )
 
 
