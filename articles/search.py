@@ -33,6 +33,7 @@ from django.db.models import BooleanField, Expression, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz
 
+from .choices import PROPOSAL_STATUSES
 from .models import Article, Company, Event, Figure, Person
 from .search_schema import SQLITE_INDEXES
 
@@ -47,6 +48,9 @@ MODELS: dict[str, type[Model]] = {
 TYPE_OF_MODEL = {model: kind for kind, model in MODELS.items()}
 #: Types also matched by a misspelt name or alias.
 NAMED = ("company", "person")
+#: Types with proposals (events and figures the extraction proposed, or an editor rejected): not facts, never found.
+WITH_PROPOSALS = ("event", "figure")
+PROPOSALS_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(PROPOSAL_STATUSES)) + ")"
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 #: Marks around matched words in the database's snippets, replaced by ``<mark>`` once the text is escaped (the
@@ -282,12 +286,14 @@ class PostgreSQL:
 
     def hits(self, kind: str, query: Query, scored: bool) -> SQL:
         table = self.TABLES[kind]
+        facts = f" AND status NOT IN {PROPOSALS_SQL}" if kind in WITH_PROPOSALS else ""
         if scored:
-            matches = f"(SELECT id, search_document FROM {table} WHERE search_document @@ {self.TSQUERY} LIMIT %s)"
+            where = f"search_document @@ {self.TSQUERY}{facts}"
+            matches = f"(SELECT id, search_document FROM {table} WHERE {where} LIMIT %s)"
             text = SQL(f"SELECT t.id, ts_rank(t.search_document, {self.TSQUERY}, 1) AS score FROM {matches} t")
             text.params = [query.text, query.text, RANK_LIMIT]
         else:
-            text = SQL(f"SELECT t.id, 0 AS score FROM {table} t WHERE t.search_document @@ {self.TSQUERY}")
+            text = SQL(f"SELECT t.id, 0 AS score FROM {table} t WHERE t.search_document @@ {self.TSQUERY}{facts}")
             text.params = [query.text]
         if kind in NAMED and query.name:
             inner = _union([text, self._named(kind, query, scored)])
@@ -387,9 +393,13 @@ class SQLite:
         return self._names[cache_key]
 
     def hits(self, kind: str, query: Query, scored: bool) -> SQL:
-        fts, _, _, _, weights = SQLITE_INDEXES[kind]
+        fts, table, _, _, weights = SQLITE_INDEXES[kind]
         score = f"-bm25({fts}, {', '.join(str(w) for w in weights)})" if scored else "0"
-        text = SQL(f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH %s", [query.fts5()])
+        facts = ""
+        if kind in WITH_PROPOSALS:  # one primary-key lookup per match
+            proposal = f"SELECT 1 FROM {table} p WHERE p.id = {fts}.rowid AND p.status IN {PROPOSALS_SQL}"
+            facts = f" AND NOT EXISTS ({proposal})"
+        text = SQL(f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH %s{facts}", [query.fts5()])
         if scored:
             text = SQL("SELECT id, score FROM (") + text + SQL(" LIMIT %s)", [RANK_LIMIT])
         named = self.named(kind, query) if kind in NAMED and query.name else {}

@@ -143,6 +143,18 @@ def test_counts_count_facts_only(records):
     assert (rows["borealis"]["event_count"], rows["borealis"]["figure_count"]) == (0, 0)
 
 
+def test_search_finds_no_proposal_until_it_is_accepted(records, editor):
+    def found(text: str) -> set[tuple[str, int]]:
+        response = APIClient().get("/api/search/", {"q": text, "type": ["event", "figure"]})
+        assert response.status_code == 200, response.content
+        return {(row["type"], row["id"]) for row in response.json()["results"]}
+
+    assert found("Borealis raised") == set()  # the proposed figure and the rejected event quote it
+    assert found("hearing") == set()  # the proposed event
+    proposal_accept(record=records["proposed_event"], user=editor)
+    assert found("hearing") == {("event", records["proposed_event"].pk)}
+
+
 def test_a_companys_timeline_series_and_page_leave_proposals_out(records):
     timeline = APIClient().get("/api/companies/borealis/timeline/").json()
     assert (timeline["events"], timeline["figures"]) == ([], [])
