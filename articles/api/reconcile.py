@@ -102,7 +102,7 @@ class ReconcileView(APIView):
         operation_id="reconcile",
         summary="The service manifest, or candidates for a batch of queries",
         parameters=[
-            OpenApiParameter("queries", OpenApiTypes.STR, description=QUERIES_DESCRIPTION),
+            OpenApiParameter("queries", {"type": "string", "minLength": 1}, description=QUERIES_DESCRIPTION),
             OpenApiParameter(
                 "callback", OpenApiTypes.STR, description="JSONP: the answer wrapped in a call to this function."
             ),
@@ -137,7 +137,7 @@ class ReconcileView(APIView):
         request={
             "application/x-www-form-urlencoded": {
                 "type": "object",
-                "properties": {"queries": {"type": "string", "description": QUERIES_DESCRIPTION}},
+                "properties": {"queries": {"type": "string", "minLength": 1, "description": QUERIES_DESCRIPTION}},
                 "required": ["queries"],
             },
             "application/json": {

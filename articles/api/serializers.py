@@ -16,7 +16,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole
+from articles.choices import ARTICLE_DATE_PRECISIONS, ParticipantRole, PeriodGranularity
 from articles.models import Article, Company, Event, EventParticipant, Figure, Person
 from articles.services.articles import article_save
 from articles.services.companies import company_save
@@ -303,6 +303,8 @@ class FigureSerializer(RecordSerializer):
     api_url = serializers.HyperlinkedIdentityField(view_name="figure-detail")
     article = SlugRelatedField(slug_field="slug", queryset=Article.objects.all())
     key = serializers.SlugField(max_length=100, required=False, help_text=KEY_HELP)
+    # Declared so that the schema admits "" (a figure without a period), which the model field allows.
+    period_granularity = serializers.ChoiceField(choices=PeriodGranularity.choices, allow_blank=True, read_only=True)
     company = SlugRelatedField(
         slug_field="slug",
         queryset=Company.objects.all(),
