@@ -152,14 +152,15 @@ def _query_parse(where: str, raw: Mapping, problems: list[str]) -> tuple | None:
         text = ""
     elif len(text) > MAX_QUERY_LENGTH:
         problems.append(f"{where}.query: at most {MAX_QUERY_LENGTH} characters.")
-    types = _types_parse(where, raw.get("type"), problems)
+    types = _types_parse(where, raw.get("type", ""), problems)
     limit = raw.get("limit", DEFAULT_LIMIT)
     if isinstance(limit, float) and limit.is_integer():
         limit = int(limit)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         problems.append(f"{where}.limit: a positive whole number, not {str(limit)[:40]!r}.")
         limit = DEFAULT_LIMIT
-    if raw.get("type_strict", "any") not in {"any", "should", "all"}:
+    type_strict = raw.get("type_strict", "any")
+    if not isinstance(type_strict, str) or type_strict not in {"any", "should", "all"}:
         problems.append(f"{where}.type_strict: one of any, should, all.")
     properties = _properties_parse(where, raw.get("properties", []), types, problems)
     if not text.strip() and not properties and len(problems) == before:
@@ -170,7 +171,7 @@ def _query_parse(where: str, raw: Mapping, problems: list[str]) -> tuple | None:
 
 
 def _types_parse(where: str, raw: Any, problems: list[str]) -> tuple[str, ...]:
-    if raw is None or raw == [] or raw == "":
+    if raw == [] or raw == "":
         return tuple(TYPES)
     given = [raw] if isinstance(raw, str) else raw
     if not isinstance(given, list) or not all(isinstance(t, str) for t in given):

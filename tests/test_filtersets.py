@@ -691,7 +691,7 @@ class TestFigureFilterSet(DatasetFilterSetTests):
         assert self.names(params) == {"hash-price", "revenue"}
 
     def test_value_overlaps_refuses_what_is_not_an_interval(self):
-        for wrong in ("abc", "5,3", "1,2,3", ",", "1e400,", "0.0000001,"):
+        for wrong in ("abc", "1,2,3", ",", "1e400,", "0.0000001,"):
             filterset = self.filterset({"value_overlaps": [wrong]}, self.queryset.all())
             assert not filterset.is_valid(), wrong
             assert repr(wrong) in filterset.errors["value_overlaps"][0]

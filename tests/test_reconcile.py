@@ -5,6 +5,7 @@ companies and people (garbled aliases included), types, properties, limits, erro
 import json
 from urllib.parse import urlencode
 
+import jsonschema
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -73,7 +74,7 @@ class TestManifest:
         assert json.loads(body[len("/**/jQuery123_456(") : -2]) == api.get(URL).json()
 
     def test_a_callback_that_is_not_a_function_name_is_a_400(self, api, db):
-        for callback in ("alert(1)//", "a b", "1abc", "x;y"):
+        for callback in ("alert(1)//", "a b", "1abc", "x;y", "a" * 200 + "</script>", "a" * 201):
             response = api.get(URL, {"callback": callback})
             assert response.status_code == 400
             assert "function name" in response.json()["callback"][0]
@@ -232,33 +233,36 @@ class TestCuratedBatches:
         assert scores == sorted(scores, reverse=True) and result[0]["id"] == "companies/bitmain"
 
 
+MALFORMED_BATCHES = [
+    ("[1, 2]", 'Give an object of queries, e.g. {"q0": {"query": "Bitmain"}}.'),
+    ("{}", 'Give an object of queries, e.g. {"q0": {"query": "Bitmain"}}.'),
+    ('{"q0": "Bitmain"}', 'q0: a query is an object such as {"query": "Bitmain"}.'),
+    ('{"q0": {"query": 5}}', "q0.query: a string."),
+    ('{"q0": {}}', "q0: give a query, properties, or both."),
+    ('{"q0": {"query": "x", "qurey": 1}}', "q0: unknown keys qurey; a query may have limit, properties, "),
+    ('{"q0": {"query": "x", "type": "org"}}', "q0.type: unknown type 'org'; the types are company, person."),
+    ('{"q0": {"query": "x", "type": [1]}}', "q0.type: a type or a list of types (company, person)."),
+    ('{"q0": {"query": "x", "type": null}}', "q0.type: a type or a list of types (company, person)."),
+    ('{"q0": {"query": "x", "limit": 0}}', "q0.limit: a positive whole number, not '0'."),
+    ('{"q0": {"query": "x", "limit": "3"}}', "q0.limit: a positive whole number, not '3'."),
+    ('{"q0": {"query": "x", "limit": true}}', "q0.limit: a positive whole number, not 'True'."),
+    ('{"q0": {"query": "x", "limit": 2.5}}', "q0.limit: a positive whole number, not '2.5'."),
+    ('{"q0": {"query": "x", "type_strict": "most"}}', "q0.type_strict: one of any, should, all."),
+    ('{"q0": {"query": "x", "type_strict": ["any"]}}', "q0.type_strict: one of any, should, all."),
+    ('{"q0": {"query": "x", "type_strict": {}}}', "q0.type_strict: one of any, should, all."),
+    ('{"q0": {"query": "x", "properties": {}}}', "q0.properties: a list such as"),
+    ('{"q0": {"query": "x", "properties": [{"pid": "country"}]}}', "q0.properties[0]: an object with a pid"),
+    (
+        '{"q0": {"query": "x", "type": "person", "properties": [{"pid": "country", "v": "CN"}]}}',
+        "q0.properties[0].pid: unknown property 'country'; the properties are person: affiliation, title.",
+    ),
+    ('{"q0": {"query": "x", "properties": [{"pid": "kind", "v": [[1]]}]}}', "q0.properties[0].v: a string,"),
+    ('{"q0": {"query": "x", "properties": [{"pid": "kind", "v": []}]}}', "q0.properties[0].v: a string,"),
+]
+
+
 class TestErrors:
-    @pytest.mark.parametrize(
-        ("batch", "message"),
-        [
-            ("[1, 2]", 'Give an object of queries, e.g. {"q0": {"query": "Bitmain"}}.'),
-            ("{}", 'Give an object of queries, e.g. {"q0": {"query": "Bitmain"}}.'),
-            ('{"q0": "Bitmain"}', 'q0: a query is an object such as {"query": "Bitmain"}.'),
-            ('{"q0": {"query": 5}}', "q0.query: a string."),
-            ('{"q0": {}}', "q0: give a query, properties, or both."),
-            ('{"q0": {"query": "x", "qurey": 1}}', "q0: unknown keys qurey; a query may have limit, properties, "),
-            ('{"q0": {"query": "x", "type": "org"}}', "q0.type: unknown type 'org'; the types are company, person."),
-            ('{"q0": {"query": "x", "type": [1]}}', "q0.type: a type or a list of types (company, person)."),
-            ('{"q0": {"query": "x", "limit": 0}}', "q0.limit: a positive whole number, not '0'."),
-            ('{"q0": {"query": "x", "limit": "3"}}', "q0.limit: a positive whole number, not '3'."),
-            ('{"q0": {"query": "x", "limit": true}}', "q0.limit: a positive whole number, not 'True'."),
-            ('{"q0": {"query": "x", "limit": 2.5}}', "q0.limit: a positive whole number, not '2.5'."),
-            ('{"q0": {"query": "x", "type_strict": "most"}}', "q0.type_strict: one of any, should, all."),
-            ('{"q0": {"query": "x", "properties": {}}}', "q0.properties: a list such as"),
-            ('{"q0": {"query": "x", "properties": [{"pid": "country"}]}}', "q0.properties[0]: an object with a pid"),
-            (
-                '{"q0": {"query": "x", "type": "person", "properties": [{"pid": "country", "v": "CN"}]}}',
-                "q0.properties[0].pid: unknown property 'country'; the properties are person: affiliation, title.",
-            ),
-            ('{"q0": {"query": "x", "properties": [{"pid": "kind", "v": [[1]]}]}}', "q0.properties[0].v: a string,"),
-            ('{"q0": {"query": "x", "properties": [{"pid": "kind", "v": []}]}}', "q0.properties[0].v: a string,"),
-        ],
-    )
+    @pytest.mark.parametrize(("batch", "message"), MALFORMED_BATCHES)
     def test_a_malformed_batch_is_a_400_naming_the_problem(self, api, db, batch, message):
         for response in (
             api.get(URL, {"queries": batch}),
@@ -281,6 +285,11 @@ class TestErrors:
         assert problem.startswith("Not valid JSON: ")
         response = api.post(URL, b'{"queries": ', content_type="application/json")
         assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
+        response = api.post(URL, b"\xa7L\x1bp", content_type="application/json")
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": "JSON parse error - 'utf-8' codec can't decode byte 0xa7 in position 0: invalid start byte"
+        }
 
     def test_a_form_without_queries_is_a_400(self, api, db):
         response = api.post(URL, urlencode({"query": "Bitmain"}), content_type="application/x-www-form-urlencoded")
@@ -294,6 +303,50 @@ class TestErrors:
         assert errors(api.post(URL, {"queries": {"q0": {"query": "x" * 501}}}, format="json")) == [
             "q0.query: at most 500 characters."
         ]
+
+
+MALFORMED = [
+    json.loads(batch)
+    for batch, _ in TestErrors.test_a_malformed_batch_is_a_400_naming_the_problem.pytestmark[0].args[1]
+]
+WELL_FORMED = [
+    {"q0": {"query": "Bitmain"}},
+    {"q0": {"properties": [{"pid": "country", "v": "CN"}]}},
+    {"q0": {"query": "x", "type": ["person", "company"], "properties": [{"pid": "country", "v": ["CN", 1, True]}]}},
+    {"q0": {"query": "x", "type": "", "limit": 500, "type_strict": "should"}},
+    {"q0": {"query": "x", "type": []}, "q1": {"query": "Wu", "type": ["person"]}},
+    {"q0": {"query": "x", "type": "person", "properties": [{"pid": "affiliation", "v": {"id": "companies/bitmain"}}]}},
+]
+
+
+class TestSchema:
+    """The batch's schema, as /api/schema/ publishes it (a query parameter's JSON content, a JSON body), accepts
+    what the service accepts and refuses what it refuses."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def schemas(cls, django_db_blocker):
+        with django_db_blocker.unblock():
+            document = APIClient().get("/api/schema/", {"format": "json"}).json()
+        operation = document["paths"][URL]
+        [queries] = [p for p in operation["get"]["parameters"] if p["name"] == "queries"]
+        body = operation["post"]["requestBody"]["content"]
+        assert body["application/x-www-form-urlencoded"]["encoding"] == {"queries": {"contentType": "application/json"}}
+        return queries["content"]["application/json"]["schema"], body["application/json"]["schema"]
+
+    @pytest.mark.parametrize("batch", WELL_FORMED)
+    def test_a_batch_the_schema_accepts_is_answered(self, api, db, schemas, batch):
+        parameter, body = schemas
+        jsonschema.validate(batch, parameter)
+        jsonschema.validate({"queries": batch}, body)
+        assert api.get(URL, {"queries": json.dumps(batch)}).status_code == 200
+        assert set(post_form(api, batch)) == set(batch)
+
+    @pytest.mark.parametrize("batch", [json.loads(batch) for batch, _ in MALFORMED_BATCHES])
+    def test_a_batch_the_service_refuses_is_one_the_schema_refuses(self, schemas, batch):
+        parameter, body = schemas
+        assert not jsonschema.Draft4Validator(parameter).is_valid(batch)
+        assert not jsonschema.Draft4Validator(body).is_valid({"queries": batch})
 
 
 def test_normalising_a_name_drops_case_accents_punctuation_and_a_trailing_legal_form():

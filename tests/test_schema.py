@@ -55,15 +55,23 @@ def test_every_route_is_in_the_schema_and_nothing_else(schema):
     ("path", "method", "codes"),
     [
         ("/api/figures/", "get", {"200", "400"}),
-        ("/api/figures/", "post", {"201", "400", "401", "403"}),
+        ("/api/figures/", "post", {"201", "400", "401", "403", "413"}),
         ("/api/figures/{id}/", "get", {"200", "400", "404"}),
-        ("/api/figures/{id}/", "patch", {"200", "400", "401", "403", "404", "412"}),
+        ("/api/figures/{id}/", "patch", {"200", "400", "401", "403", "404", "412", "413"}),
         ("/api/companies/{slug}/", "delete", {"204", "400", "401", "403", "404", "409", "412"}),
         ("/api/events/{id}/history/", "get", {"200", "400", "404"}),
     ],
 )
 def test_the_error_responses_are_documented(schema, path, method, codes):
-    assert set(schema["paths"][path][method]["responses"]) == codes
+    """Besides each operation's own answers, any may be a 414 (too long a URL) or a 503 (overloaded), and any
+    with a body a 413 (too large a body)."""
+    assert set(schema["paths"][path][method]["responses"]) == codes | {"414", "503"}
+
+
+def test_an_overloaded_answer_documents_when_to_retry(schema):
+    unavailable = schema["paths"]["/api/figures/"]["get"]["responses"]["503"]
+    assert unavailable["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "overloaded" in unavailable["description"]
 
 
 def test_the_filters_are_documented_with_their_help(schema):
@@ -124,10 +132,10 @@ def test_the_api_root_lists_every_endpoint_and_the_docs(client, db):
 def test_the_reconciliation_api_is_documented(schema):
     get = schema["paths"]["/api/reconcile/"]["get"]
     assert {p["name"] for p in get["parameters"]} == {"queries", "callback"}
-    assert set(get["responses"]) == {"200", "400"}
+    assert set(get["responses"]) == {"200", "400", "414", "503"}
     post = schema["paths"]["/api/reconcile/"]["post"]
     assert {"application/x-www-form-urlencoded", "application/json"} <= set(post["requestBody"]["content"])
-    assert set(post["responses"]) == {"200", "400"}
+    assert set(post["responses"]) == {"200", "400", "413", "414", "503"}
 
 
 def test_the_new_filters_are_documented_with_their_help(schema):
@@ -169,7 +177,7 @@ def test_search_is_documented_with_its_parameters_and_results(schema):
     assert set(parameters) == {"q", "type", "limit", "offset"}
     assert parameters["q"]["required"] is True
     assert parameters["type"]["schema"]["items"]["enum"] == ["article", "event", "figure", "company", "person"]
-    assert set(get["responses"]) == {"200", "400"}
+    assert set(get["responses"]) == {"200", "400", "414", "503"}
     page = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     result = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[1]
     assert set(schema["components"]["schemas"][result]["properties"]) == {

@@ -185,7 +185,8 @@ class CountryFilter(MultiValueFilter):
 
 class ValueRangeField(forms.CharField):
     """``MIN,MAX`` (either bound may be left empty) or one number ``N`` (``N,N``): a closed interval of decimals
-    as a ``(low, high)`` pair, each bound validated as the ``value`` filters validate a number."""
+    as a ``(low, high)`` pair, each bound validated as the ``value`` filters validate a number. Two bounds may come
+    in either order (``866,660`` is ``660,866``): the interval between two numbers is the same either way."""
 
     def __init__(self, *, max_digits: int, decimal_places: int, **kwargs):
         self.bound = forms.DecimalField(max_digits=max_digits, decimal_places=decimal_places, required=False)
@@ -204,7 +205,7 @@ class ValueRangeField(forms.CharField):
             )
         low, high = (self.bound.clean(part) for part in parts)
         if low is not None and high is not None and low > high:
-            raise forms.ValidationError("The lower bound is above the upper bound.", code="invalid")
+            low, high = high, low
         return low, high
 
 

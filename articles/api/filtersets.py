@@ -286,7 +286,7 @@ VALUE_OVERLAPS_HELP = (
     "MIN,MAX: figures whose value, or range (value to value_high), overlaps MIN to MAX (inclusive). Either bound "
     "may be left empty: value_overlaps=700000000, finds a $660-866 million range, whose top reaches 700 million, "
     "which value__gte=700000000 (the low end, the stored value) does not. A single number N finds the figures "
-    "that are N or whose range contains it."
+    "that are N or whose range contains it. The bounds may come in either order."
 )
 
 

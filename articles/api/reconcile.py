@@ -24,13 +24,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from articles.reconcile import MAX_LIMIT, MAX_QUERIES, PROPERTIES, TYPES, ReconcileError, reconcile
+from articles.reconcile import MAX_LIMIT, MAX_QUERIES, MAX_QUERY_LENGTH, PROPERTIES, TYPES, ReconcileError, reconcile
 
-from . import schema
+from . import schema as api_schema
 from .renderers import JSONRenderer, dumps
 
 #: A JavaScript name or dotted path (``jQuery123_456``, ``cb.done``): nothing else is written before the JSON.
 CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
+CALLBACK_MAX_LENGTH = 200
 
 MANIFEST_SCHEMA = {
     "type": "object",
@@ -84,9 +85,117 @@ QUERIES_DESCRIPTION = (
     'A batch of queries as JSON: {"q0": {"query": "Bitmian", "type": "company", "limit": 3, "properties": '
     f'[{{"pid": "country", "v": "CN"}}]}}}}. Types: {", ".join(TYPES)} (both when left out). Properties: '
     + "; ".join(f"{t}: {', '.join(PROPERTIES[t])}" for t in TYPES)
-    + f". At most {MAX_QUERIES} queries, and {MAX_LIMIT} candidates a query."
+    + f". At most {MAX_QUERIES} queries, and {MAX_LIMIT} candidates a query (a larger limit gives {MAX_LIMIT})."
 )
+_VALUE = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+    ]
+}
+
+
+def _one_type(name: str) -> dict:
+    return {
+        "oneOf": [
+            {"type": "string", "enum": [name]},
+            {"type": "array", "items": {"type": "string", "enum": [name]}, "minItems": 1},
+        ]
+    }
+
+
+def _properties_of(pids) -> dict:
+    return {"type": "array", "items": {"properties": {"pid": {"enum": sorted(pids)}}}}
+
+
+#: Both types: the type left out, empty, or both named.
+_ANY_TYPE = {
+    "oneOf": [
+        {"type": "string", "enum": [""]},
+        {"type": "array", "maxItems": 0},
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": list(TYPES)},
+            "minItems": 2,
+            "maxItems": 2,
+            "uniqueItems": True,
+        },
+    ]
+}
+#: One query, as ``articles.reconcile.queries_parse`` accepts it: it names something (a query with a character
+#: other than a space, or a property), and gives only its type's properties.
+QUERY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        "type": {"anyOf": [_ANY_TYPE, *(_one_type(t) for t in TYPES)]},
+        "limit": {"type": "integer", "minimum": 1, "description": f"At most {MAX_LIMIT} candidates are given."},
+        "type_strict": {"type": "string", "enum": ["any", "should", "all"]},
+        "properties": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "pid": {"type": "string", "enum": sorted({pid for t in TYPES for pid in PROPERTIES[t]})},
+                    "v": {"oneOf": [_VALUE, {"type": "array", "items": _VALUE, "minItems": 1}]},
+                },
+                "required": ["pid", "v"],
+            },
+        },
+    },
+    "additionalProperties": False,
+    "allOf": [
+        {
+            "anyOf": [
+                {"required": ["query"], "properties": {"query": {"pattern": "\\S"}}},
+                {"required": ["properties"], "properties": {"properties": {"minItems": 1}}},
+            ]
+        },
+        {
+            "anyOf": [
+                {"properties": {"type": _ANY_TYPE}},
+                *(
+                    {
+                        "required": ["type"],
+                        "properties": {"type": _one_type(t), "properties": _properties_of(PROPERTIES[t])},
+                    }
+                    for t in TYPES
+                ),
+            ]
+        },
+    ],
+}
+BATCH_SCHEMA = {
+    "type": "object",
+    "description": QUERIES_DESCRIPTION,
+    "minProperties": 1,
+    "maxProperties": MAX_QUERIES,
+    "additionalProperties": QUERY_SCHEMA,
+}
 QUERIES_EXAMPLE = {"q0": {"query": "Bitmian", "type": "company", "limit": 3}, "q1": {"query": "Wu Jihan"}}
+
+
+class ReconcileSchema(api_schema.AutoSchema):
+    """The batch of queries is JSON in a query parameter or a form field, which OpenAPI says with the parameter's
+    ``content`` and the form's ``encoding`` (drf-spectacular writes neither)."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return operation
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "queries":
+                del parameter["schema"]
+                parameter["content"] = {"application/json": {"schema": BATCH_SCHEMA}}
+        body = operation.get("requestBody")
+        if body is not None:
+            body["required"] = True
+            body["content"]["application/x-www-form-urlencoded"]["encoding"] = {
+                "queries": {"contentType": "application/json"}
+            }
+        return operation
 
 
 class ReconcileView(APIView):
@@ -97,28 +206,36 @@ class ReconcileView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
     renderer_classes = (JSONRenderer, BrowsableAPIRenderer)
+    schema = ReconcileSchema()
 
     @extend_schema(
         operation_id="reconcile",
         summary="The service manifest, or candidates for a batch of queries",
         parameters=[
-            OpenApiParameter("queries", {"type": "string", "minLength": 1}, description=QUERIES_DESCRIPTION),
+            # Its schema, the batch, is given as the parameter's JSON content by ReconcileSchema.
+            OpenApiParameter("queries", OpenApiTypes.STR, description=QUERIES_DESCRIPTION),
             OpenApiParameter(
-                "callback", OpenApiTypes.STR, description="JSONP: the answer wrapped in a call to this function."
+                "callback",
+                {"type": "string", "pattern": f"^{CALLBACK.pattern}$", "maxLength": CALLBACK_MAX_LENGTH},
+                description="JSONP: the answer wrapped in a call to this function (a JavaScript name or dotted path).",
             ),
         ],
         responses={
-            200: OpenApiResponse(
+            (200, "application/json"): OpenApiResponse(
                 {"oneOf": [MANIFEST_SCHEMA, RESULTS_SCHEMA]},
                 description="Without queries, the manifest; with them, the candidates for each.",
             ),
-            400: schema.BAD_REQUEST,
+            (200, "application/javascript"): OpenApiResponse(
+                {"type": "string", "example": '/**/cb({"versions": ["0.2"], ...});'},
+                description="With callback (JSONP): the same answer as a call to the callback.",
+            ),
+            (400, "application/json"): api_schema.BAD_REQUEST,
         },
     )
     def get(self, request: Request) -> Response | HttpResponse:
         self._check_parameters(request, {"queries", "callback", "format"})
         callback = request.query_params.get("callback")
-        if callback is not None and not CALLBACK.fullmatch(callback[:200]):
+        if callback is not None and (len(callback) > CALLBACK_MAX_LENGTH or not CALLBACK.fullmatch(callback)):
             raise ValidationError({"callback": ["A JavaScript function name, such as jsonp123 or cb.done."]})
         if "queries" in request.query_params:
             data = self._reconcile(_parse_json(request.query_params["queries"]))
@@ -135,18 +252,21 @@ class ReconcileView(APIView):
         operation_id="reconcile_batch",
         summary="Candidates for a batch of queries",
         request={
+            # As OpenRefine sends it: the batch as JSON in a form field (ReconcileSchema adds its encoding).
             "application/x-www-form-urlencoded": {
                 "type": "object",
-                "properties": {"queries": {"type": "string", "minLength": 1, "description": QUERIES_DESCRIPTION}},
+                "properties": {"queries": {"type": "string", "description": QUERIES_DESCRIPTION}},
                 "required": ["queries"],
             },
             "application/json": {
                 "type": "object",
-                "description": '{"queries": {...}} or the batch itself. ' + QUERIES_DESCRIPTION,
+                "description": '{"queries": {...}}; the batch itself is accepted too. ' + QUERIES_DESCRIPTION,
+                "properties": {"queries": BATCH_SCHEMA},
+                "required": ["queries"],
                 "example": {"queries": QUERIES_EXAMPLE},
             },
         },
-        responses={200: OpenApiResponse(RESULTS_SCHEMA), 400: schema.BAD_REQUEST},
+        responses={200: OpenApiResponse(RESULTS_SCHEMA), 400: api_schema.BAD_REQUEST},
         examples=[OpenApiExample("A batch", value={"queries": QUERIES_EXAMPLE}, request_only=True)],
     )
     def post(self, request: Request) -> Response:

@@ -6,8 +6,18 @@ from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from articles.countries import ISO_COUNTRY_CODES
+
 from .attribution import sees_usernames
-from .filters import INT64_MAX, INT64_MIN, MultiValueDecimalFilter, MultiValueIntegerFilter, RelatedFilter
+from .filters import (
+    INT64_MAX,
+    INT64_MIN,
+    CountryFilter,
+    MultiValueDecimalFilter,
+    MultiValueIntegerFilter,
+    RangeOverlapFilter,
+    RelatedFilter,
+)
 
 DETAIL_SCHEMA = {
     "type": "object",
@@ -23,9 +33,10 @@ FIELD_ERRORS_SCHEMA = {
 }
 
 BAD_REQUEST = OpenApiResponse(
-    FIELD_ERRORS_SCHEMA,
+    {"anyOf": [FIELD_ERRORS_SCHEMA, DETAIL_SCHEMA]},
     description="Invalid input: an unknown or malformed query parameter (the body lists the accepted ones), "
-    "or an invalid field in the body. Keys name the offending parameter or field.",
+    "or an invalid field in the body; keys name the offending parameter or field. A body that cannot be read "
+    'at all (not JSON, not UTF-8) is `{"detail": "JSON parse error - ..."}`.',
 )
 UNAUTHORIZED = OpenApiResponse(DETAIL_SCHEMA, description="Not authenticated: send `Authorization: Token <key>`.")
 FORBIDDEN = OpenApiResponse(DETAIL_SCHEMA, description="Authenticated, but without the model permission.")
@@ -34,6 +45,16 @@ CONFLICT = OpenApiResponse(DETAIL_SCHEMA, description="Other records still refer
 PRECONDITION_FAILED = OpenApiResponse(
     DETAIL_SCHEMA, description="The record changed since the ETag given in `If-Match`: reload it and retry."
 )
+
+#: What any operation may answer before (or instead of) its view: newsdb.middleware.RequestLimitsMiddleware refuses a
+#: request over the limits, newsdb.overload a request that waited too long or a database that did not answer.
+REQUEST_LIMITS = {
+    "413": "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE bytes (2.5 MB by default).",
+    "414": "The URL (path and query string) is over NEWSDB_MAX_URL_LENGTH characters (8,000 by default): a long "
+    "batch goes in a POST body.",
+    "503": "newsdb is overloaded (the request waited too long for a worker) or the database did not answer in time: "
+    "try again after `Retry-After` seconds.",
+}
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -54,11 +75,21 @@ ETAG = OpenApiParameter(
 NO_NUL = "^[^\\u0000]*$"
 
 
-def decimal_pattern(filter_: MultiValueDecimalFilter) -> str:
-    """A number the column can hold: its digits before and after the point."""
+def number_pattern(filter_: MultiValueDecimalFilter | RangeOverlapFilter) -> str:
+    """A number the column can hold, its digits before and after the point (unanchored)."""
     places = filter_.extra.get("decimal_places") or 0
     whole = (filter_.extra.get("max_digits") or 30) - places
-    return f"^-?[0-9]{{1,{whole}}}" + (f"(\\.[0-9]{{1,{places}}})?$" if places else "$")
+    return f"-?[0-9]{{1,{whole}}}" + (f"(\\.[0-9]{{1,{places}}})?" if places else "")
+
+
+def decimal_pattern(filter_: MultiValueDecimalFilter) -> str:
+    return f"^{number_pattern(filter_)}$"
+
+
+def interval_pattern(filter_: RangeOverlapFilter) -> str:
+    """``N``, ``MIN,MAX``, ``MIN,`` or ``,MAX``."""
+    number = number_pattern(filter_)
+    return f"^({number}|{number},({number})?|,{number})$"
 
 
 #: A related table with more rows than this is not listed in the schema's enums.
@@ -121,9 +152,28 @@ class AutoSchema(openapi.AutoSchema):
             elif isinstance(filter_, MultiValueDecimalFilter):
                 items.clear()
                 items.update({"type": "string", "pattern": decimal_pattern(filter_)})
+            elif isinstance(filter_, RangeOverlapFilter):
+                items.clear()
+                items.update({"type": "string", "pattern": interval_pattern(filter_)})
+            elif isinstance(filter_, CountryFilter):  # a code in any case
+                items.clear()
+                codes = sorted(ISO_COUNTRY_CODES)
+                items.update({"type": "string", "enum": codes + [code.lower() for code in codes]})
             elif items.get("type") == "string" and "enum" not in items and "format" not in items:
                 items["pattern"] = NO_NUL  # PostgreSQL can neither store nor compare one: a 400
         return parameters
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return operation
+        codes = ["414", "503"] if self.method in {"GET", "HEAD", "DELETE"} else ["413", "414", "503"]
+        for code in codes:
+            response = {"description": REQUEST_LIMITS[code], "content": {"application/json": {"schema": DETAIL_SCHEMA}}}
+            if code == "503":
+                response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
+            operation["responses"].setdefault(code, response)
+        return operation
 
     def get_auth(self):
         auth = super().get_auth()
