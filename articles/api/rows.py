@@ -90,7 +90,7 @@ class Rows:
     lookup: str
     columns: tuple[Column, ...]
     nested: tuple[Nested, ...] = ()
-    #: Output order: ``api_url`` follows ``id``; the lists take the places the serializer gives them.
+    #: Output order, which the serializers' fields follow (``api_url`` follows ``id``; the lists take their places).
     order: tuple[str, ...] = field(default=())
     #: The record's public page (``page_url``), addressed by the same lookup; None for records without one.
     page_view: str | None = None

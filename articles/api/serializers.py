@@ -24,6 +24,7 @@ from articles.services.events import event_save
 from articles.services.figures import figure_save
 from articles.services.people import person_save
 
+from . import rows
 from .attribution import user_name
 from .errors import validation_error_detail
 
@@ -176,26 +177,7 @@ class CompanySerializer(NamedSerializer):
 
     class Meta:
         model = Company
-        fields = [
-            "id",
-            "api_url",
-            "page_url",
-            "slug",
-            "name",
-            "aliases",
-            "kind",
-            "country",
-            "founded_year",
-            "parent",
-            "description",
-            "article_count",
-            "event_count",
-            "figure_count",
-            "version",
-            "created_at",
-            "updated_at",
-            "change_reason",
-        ]
+        fields = [*rows.COMPANIES.order, "change_reason"]
 
 
 class PersonSerializer(NamedSerializer):
@@ -207,22 +189,7 @@ class PersonSerializer(NamedSerializer):
 
     class Meta:
         model = Person
-        fields = [
-            "id",
-            "api_url",
-            "slug",
-            "name",
-            "aliases",
-            "title",
-            "affiliation",
-            "description",
-            "article_count",
-            "event_count",
-            "version",
-            "created_at",
-            "updated_at",
-            "change_reason",
-        ]
+        fields = [*rows.PEOPLE.order, "change_reason"]
 
 
 KEY_HELP = "Stable within the article (how the loader finds the record again); derived from the record if omitted."
@@ -260,29 +227,7 @@ class EventSerializer(RecordSerializer):
 
     class Meta:
         model = Event
-        fields = [
-            "id",
-            "api_url",
-            "article",
-            "key",
-            "title",
-            "summary",
-            "type",
-            "date",
-            "date_precision",
-            "end_date",
-            "date_latest",
-            "participants",
-            "quote",
-            "quote_start",
-            "quote_end",
-            "note",
-            "status",
-            "version",
-            "created_at",
-            "updated_at",
-            "change_reason",
-        ]
+        fields = [*rows.EVENTS.order, "change_reason"]
         read_only_fields = ["date_latest", "quote_start", "quote_end"]
         extra_kwargs = {"date_latest": {"help_text": "The last day the date (at its precision) or the span covers."}}
         validators = []
@@ -319,57 +264,12 @@ class FigureSerializer(RecordSerializer):
 
     class Meta:
         model = Figure
-        fields = [
-            "id",
-            "api_url",
-            "article",
-            "key",
-            "company",
-            "subject",
-            "metric",
-            "value",
-            "value_high",
-            "unit",
-            "qualifier",
-            "as_reported",
-            "period_start",
-            "period_end",
-            "period_label",
-            "period_granularity",
-            "quote",
-            "quote_start",
-            "quote_end",
-            "status",
-            "note",
-            "reviewed_by",
-            "reviewed_at",
-            "version",
-            "created_at",
-            "updated_at",
-            "change_reason",
-        ]
+        fields = [*rows.FIGURES.order, "change_reason"]
         read_only_fields = ["quote_start", "quote_end", "reviewed_at", "period_granularity"]
         validators = []
 
 
-ARTICLE_FIELDS = [
-    "id",
-    "api_url",
-    "slug",
-    "title",
-    "publisher",
-    "authors",
-    "published_on",
-    "published_precision",
-    "url",
-    "language",
-    "translated_from",
-    "companies",
-    "people",
-    "version",
-    "created_at",
-    "updated_at",
-]
+ARTICLE_FIELDS = list(rows.ARTICLES.order)
 
 
 class ArticleSerializer(RecordSerializer):

@@ -371,20 +371,13 @@ class PersonViewSet(RecordViewSet):
     lookup_value_regex = SLUG_PATTERN
 
 
-class EventViewSet(RecordViewSet):
-    """Events: dated happenings (with their precision) and the companies and people taking part, each backed by
-    a verbatim quote from its article."""
-
-    queryset = EVENTS
-    delete_service = event_delete
-    rows = listing.EVENTS
-    serializer_class = EventSerializer
-    filterset_class = EventFilterSet
+def counts_action(*, summary: str, description: str, start: str, end: str):
+    """``GET .../counts/``: how many of the records the list's filters choose fall in each period, a record's
+    period running from the field ``start`` to ``end``."""
 
     @extend_schema(
-        summary="Events per month, quarter or year",
-        description="How many of the events the filters choose fall in each period. An event counts in a period "
-        "when its whole date (at its precision, to date_latest) lies inside it; the others are `unplaced`.",
+        summary=summary,
+        description=description,
         parameters=[analytics.CountsQuery],
         responses={200: analytics.CountsSerializer, 400: schema.BAD_REQUEST},
         filters=True,
@@ -397,7 +390,28 @@ class EventViewSet(RecordViewSet):
         filter_backends=[analytics.CountsFilterBackend],
     )
     def counts(self, request: Request) -> Response:
-        return Response(analytics.counts_json(self, start="date", end="date_latest"))
+        return Response(analytics.counts_json(self, start=start, end=end))
+
+    return counts
+
+
+class EventViewSet(RecordViewSet):
+    """Events: dated happenings (with their precision) and the companies and people taking part, each backed by
+    a verbatim quote from its article."""
+
+    queryset = EVENTS
+    delete_service = event_delete
+    rows = listing.EVENTS
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+
+    counts = counts_action(
+        summary="Events per month, quarter or year",
+        description="How many of the events the filters choose fall in each period. An event counts in a period "
+        "when its whole date (at its precision, to date_latest) lies inside it; the others are `unplaced`.",
+        start="date",
+        end="date_latest",
+    )
 
 
 class FigureViewSet(RecordViewSet):
@@ -440,20 +454,10 @@ class FigureViewSet(RecordViewSet):
             }
         )
 
-    @extend_schema(
+    counts = counts_action(
         summary="Figures per month, quarter or year",
         description="How many of the figures the filters choose have their period inside each month, quarter or "
         "year; figures whose period spans several (or that have none) are `unplaced`.",
-        parameters=[analytics.CountsQuery],
-        responses={200: analytics.CountsSerializer, 400: schema.BAD_REQUEST},
-        filters=True,
+        start="period_start",
+        end="period_end",
     )
-    @action(
-        detail=False,
-        methods=["get"],
-        pagination_class=None,
-        renderer_classes=analytics.RENDERERS,
-        filter_backends=[analytics.CountsFilterBackend],
-    )
-    def counts(self, request: Request) -> Response:
-        return Response(analytics.counts_json(self, start="period_start", end="period_end"))
