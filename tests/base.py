@@ -10,6 +10,7 @@
 - ``made_once``: data made once for a whole class of tests that only read it (the curated data set, see
   ``curated_once`` in conftest.py), rolled back after the class.
 - Factories (``make_company`` ...) and the admin helpers (``changeform_data``, ``change_url`` ...).
+- ``synthetic_data_set`` and ``write_synthetic_article``: a synthetic archive of any size for the loader's tests.
 """
 
 import datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import yaml
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -456,6 +458,82 @@ def browser_post_data(html: str, submit: str = "_save") -> dict[str, list[str]]:
         data.setdefault(name, []).append(value)
     data[submit] = ["Save"]
     return data
+
+
+# --------------------------------------------------------------------------------------------------
+# A synthetic archive for the loader's tests: one company and as many articles as asked for
+
+
+SYNTHETIC_BODY = "Acme made $ {million} million in March. Acme was founded in 2013."
+
+
+def write_synthetic_article(
+    folder: Path,
+    n: int,
+    *,
+    prefix: str = "a",
+    body: str = SYNTHETIC_BODY,
+    mentions: bool = False,
+    file_name: str = "{prefix}{n:03d}.yaml",
+    **changes: dict,
+) -> Path:
+    """Write the ``n``-th article of a synthetic archive (slug ``{prefix}{n}``) with a founding event and a
+    revenue figure of $ n + 1 million, quoted from ``body`` (a template with ``{million}``); with ``mentions``
+    the article names acme. ``changes`` update a section (``article=``, ``events=``, ``figures=``; the first
+    item of a list)."""
+    article = {
+        "slug": f"{prefix}{n}",
+        "title": f"A{n}",
+        "published_on": "2019-08-01",
+        "body": body.format(million=n + 1),
+    }
+    if mentions:
+        article["companies"] = ["acme"]
+    doc = {
+        "article": article,
+        "events": [
+            {
+                "key": "founded",
+                "title": "Founded",
+                "type": "founding",
+                "date": "2013-01-01",
+                "date_precision": "year",
+                "quote": "Acme was founded in 2013.",
+                "participants": [{"company": "acme", "role": "subject"}],
+            }
+        ],
+        "figures": [
+            {
+                "key": "march",
+                "company": "acme",
+                "metric": "revenue",
+                "as_reported": f"$ {n + 1} million",
+                "value": (n + 1) * 1_000_000,
+                "unit": "USD",
+                "quote": f"Acme made $ {n + 1} million in March.",
+            }
+        ],
+    }
+    for section, values in changes.items():
+        if isinstance(doc[section], list):
+            doc[section][0].update(values)
+        else:
+            doc[section].update(values)
+    path = folder / file_name.format(prefix=prefix, n=n)
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def synthetic_data_set(folder: Path, articles: int, **article_options: Any) -> Path:
+    """Make ``folder`` with companies.yaml (acme, alias "ACME Corp") and ``articles`` articles written by
+    ``write_synthetic_article`` with ``article_options``."""
+    folder.mkdir()
+    (folder / "companies.yaml").write_text(
+        yaml.safe_dump({"companies": [{"slug": "acme", "name": "Acme", "aliases": ["ACME Corp"]}]}), encoding="utf-8"
+    )
+    for n in range(articles):
+        write_synthetic_article(folder, n, **article_options)
+    return folder
 
 
 # --------------------------------------------------------------------------------------------------

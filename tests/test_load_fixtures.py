@@ -37,6 +37,7 @@ from articles.services.figures import figure_save
 from articles.services.fixtures import FixtureError, fixtures_load
 from articles.services.history import aliases_value
 
+from .base import synthetic_data_set
 from .conftest import FIXTURES_DIR
 
 AURADINE_ARTICLE = "bitmain-made-in-usa-threat-2024"
@@ -543,45 +544,7 @@ def test_quotes_are_found_in_a_body_whose_line_endings_were_normalised(tmp_path)
 
 def synthetic(tmp_path: Path, articles: int, prefix: str = "a") -> Path:
     folder = tmp_path / f"synthetic-{prefix}{articles}"
-    folder.mkdir()
-    (folder / "companies.yaml").write_text(
-        yaml.safe_dump({"companies": [{"slug": "acme", "name": "Acme", "aliases": ["ACME Corp"]}]}), encoding="utf-8"
-    )
-    for n in range(articles):
-        body = f"Acme made $ {n + 1} million in March. Acme was founded in 2013."
-        doc = {
-            "article": {
-                "slug": f"{prefix}{n}",
-                "title": f"A{n}",
-                "published_on": "2019-08-01",
-                "body": body,
-                "companies": ["acme"],
-            },
-            "events": [
-                {
-                    "key": "founded",
-                    "title": "Founded",
-                    "type": "founding",
-                    "date": "2013-01-01",
-                    "date_precision": "year",
-                    "quote": "Acme was founded in 2013.",
-                    "participants": [{"company": "acme", "role": "subject"}],
-                }
-            ],
-            "figures": [
-                {
-                    "key": "march",
-                    "company": "acme",
-                    "metric": "revenue",
-                    "as_reported": f"$ {n + 1} million",
-                    "value": (n + 1) * 1_000_000,
-                    "unit": "USD",
-                    "quote": f"Acme made $ {n + 1} million in March.",
-                }
-            ],
-        }
-        (folder / f"{prefix}{n}.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return folder
+    return synthetic_data_set(folder, articles, prefix=prefix, mentions=True, file_name="{prefix}{n}.yaml")
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from articles.models import (
 )
 from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
 
-from .base import FIXTURES_DIR
+from .base import FIXTURES_DIR, synthetic_data_set, write_synthetic_article
 
 pytestmark = pytest.mark.django_db
 
@@ -65,51 +65,16 @@ def snapshot() -> dict:
     return result
 
 
+# Tabs, line breaks and backslashes in the bodies: what COPY must escape.
+BODY = "Acme made $ {million} million in March.\tAcme was founded in 2013.\r\nA back\\slash."
+
+
 def write_article(folder: Path, n: int, **changes) -> Path:
-    body = f"Acme made $ {n + 1} million in March.\tAcme was founded in 2013.\r\nA back\\slash."
-    doc = {
-        "article": {"slug": f"a{n}", "title": f"A{n}", "published_on": "2019-08-01", "body": body},
-        "events": [
-            {
-                "key": "founded",
-                "title": "Founded",
-                "type": "founding",
-                "date": "2013-01-01",
-                "date_precision": "year",
-                "quote": "Acme was founded in 2013.",
-                "participants": [{"company": "acme", "role": "subject"}],
-            }
-        ],
-        "figures": [
-            {
-                "key": "march",
-                "company": "acme",
-                "metric": "revenue",
-                "as_reported": f"$ {n + 1} million",
-                "value": (n + 1) * 1_000_000,
-                "unit": "USD",
-                "quote": f"Acme made $ {n + 1} million in March.",
-            }
-        ],
-    }
-    for section, values in changes.items():
-        if isinstance(doc[section], list):
-            doc[section][0].update(values)
-        else:
-            doc[section].update(values)
-    path = folder / f"a{n:03d}.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return path
+    return write_synthetic_article(folder, n, body=BODY, **changes)
 
 
 def synthetic(folder: Path, articles: int) -> Path:
-    folder.mkdir()
-    (folder / "companies.yaml").write_text(
-        yaml.safe_dump({"companies": [{"slug": "acme", "name": "Acme", "aliases": ["ACME Corp"]}]}), encoding="utf-8"
-    )
-    for n in range(articles):
-        write_article(folder, n)
-    return folder
+    return synthetic_data_set(folder, articles, body=BODY)
 
 
 @pytest.fixture
