@@ -11,10 +11,12 @@
   ``curated_once`` in conftest.py), rolled back after the class.
 - Factories (``make_company`` ...) and the admin helpers (``changeform_data``, ``change_url`` ...).
 - ``synthetic_data_set`` and ``write_synthetic_article``: a synthetic archive of any size for the loader's tests.
+- ``chromium_page``: a page in Debian's headless Chromium, driven by Playwright, for the browser tests.
 """
 
 import datetime
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -534,6 +536,45 @@ def synthetic_data_set(folder: Path, articles: int, **article_options: Any) -> P
     for n in range(articles):
         write_synthetic_article(folder, n, **article_options)
     return folder
+
+
+# --------------------------------------------------------------------------------------------------
+# A real browser: Debian's Chromium (``make browser-deps``) driven by Playwright through ``executable_path``
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium_page(monkeypatch, *, timeout_ms: int) -> Iterator[Any]:
+    """A Playwright page in a headless Chromium, closed after; ``timeout_ms`` is its default timeout. The body of
+    a browser test's page fixture (which also asks for ``live_server``): ``with chromium_page(...) as page: yield
+    page``. Fails, rather than skips, when Chromium is missing."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need Playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
+    # Playwright's sync API runs an event loop in the test's thread, where Django would otherwise refuse the
+    # test's own database calls (and the teardown's) as async-unsafe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
 
 
 # --------------------------------------------------------------------------------------------------
