@@ -12,9 +12,12 @@
 - Factories (``make_company`` ...) and the admin helpers (``changeform_data``, ``change_url`` ...).
 - ``synthetic_data_set`` and ``write_synthetic_article``: a synthetic archive of any size for the loader's tests.
 - ``chromium_page``: a page in Debian's headless Chromium, driven by Playwright, for the browser tests.
+- ``serving``: waits until a server started in a subprocess is ready, and stops it after.
 """
 
 import datetime
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -575,6 +578,45 @@ def chromium_page(monkeypatch, *, timeout_ms: int) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# A server in a subprocess (gunicorn, say), started by the test
+
+
+@contextmanager
+def serving(
+    process: subprocess.Popen, log: Path, ready: Callable[[], bool], *, seconds: float = 60, pause: float = 0.2
+) -> Iterator[subprocess.Popen]:
+    """Wait until ``ready()`` (a probe of the server ``process``, which writes its output to ``log``) is true, then
+    hand the process over; stop it after (SIGTERM, SIGKILL if it is still running 20 s later). Fails, showing the
+    log, if the process exits before it is ready or is not ready within ``seconds`` (``ready`` may raise OSError
+    while the server is not listening yet). The body of a server fixture::
+
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+        with serving(process, log, lambda: probe() == 200):
+            yield ...
+    """
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if ready():
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(pause)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import runpy
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ from rest_framework.test import APIClient
 
 from newsdb.logs import JSONFormatter
 
-from .base import token_client
+from .base import serving, token_client
+from .servers import free_port
 
 ROOT = Path(settings.BASE_DIR)
 CONF = ROOT / "newsdb" / "gunicorn.conf.py"
@@ -117,12 +117,6 @@ def test_the_gunicorn_configuration_bounds_workers_and_limits(monkeypatch):
     assert (conf["workers"], conf["threads"], conf["worker_class"]) == (64, 4, "gthread")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(tmp_path):
     """newsdb under gunicorn -c newsdb/gunicorn.conf.py on a loopback port, over an empty (unmigrated) SQLite
@@ -139,24 +133,8 @@ def gunicorn(tmp_path):
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(CONF)], cwd=ROOT, env=env, stdout=out, stderr=out
         )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    with serving(process, log, lambda: get(port, "/healthz")[0] == 200):
         yield port, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def get(port: int, path: str) -> tuple[int, str, bytes]:
