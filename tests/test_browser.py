@@ -205,3 +205,37 @@ def test_an_editor_works_through_proposals_with_the_keyboard_and_the_api_shows_t
         kind, pk = ident.split(":")
         statuses[ident] = (Figure if kind == "figure" else Event).objects.get(pk=int(pk)).status
     assert statuses == {rejected: "dismissed", skipped: "proposed"}
+
+
+def test_an_editor_pastes_an_article_in_the_browser_and_the_same_text_again_is_recognised(
+    curated, live_server, logged_in, desk_editor
+):
+    """The "Add an article from its text" page as a browser posts it: the textarea comes back with CRLF line endings
+    (and the empty file input, the untouched fields); the article is stored with the text's own line endings, its
+    proposals are on the review desk, and the same text sent again by a script is the same article."""
+    from articles.models import Ingestion
+    from articles.services.ingest import article_ingest
+
+    user, _password = desk_editor
+    page = logged_in
+    page.goto(f"{live_server.url}/admin/articles/article/ingest/")
+    page.fill("#id_text", DESK_TEXT)
+    page.fill("#id_published_on", "2024-05-20")
+    page.select_option("#id_precision", "day")
+    page.click("input[name=_ingest]")
+    page.wait_for_url(re.compile(r"/admin/articles/article/\d+/review/$"))
+    expect(page.locator(".proposal").first).to_be_visible()
+
+    article = Article.objects.get(ingestion__isnull=False)
+    assert "\r" not in article.body and article.body.strip() == DESK_TEXT
+    assert article.title == "Canaan reports first-quarter results"
+    assert page.url.endswith(f"/admin/articles/article/{article.pk}/review/")
+    assert Ingestion.objects.get(article=article).created_by_id == user.pk
+    proposed = {f.as_reported for f in Figure.objects.filter(article=article, status="proposed")}
+    assert {"$211 million", "$39 million", "$50 million"} <= proposed
+    for figure in Figure.objects.filter(article=article):
+        assert article.body[figure.quote_start : figure.quote_end] == figure.quote
+
+    again = article_ingest(text=DESK_TEXT, published_on="2024-05-20", user=user, source="api")
+    assert (again.created, again.article.pk) == (False, article.pk)
+    assert Article.objects.filter(ingestion__isnull=False).count() == 1

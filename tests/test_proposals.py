@@ -2,10 +2,14 @@
 unless an editor asks; an editor's decision goes through the write path and is in the history with the reason."""
 
 import datetime
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from articles.choices import EventStatus, ReviewStatus
@@ -273,3 +277,91 @@ def test_deleting_a_proposal_leaves_no_tombstone_in_the_public_feed(records, edi
         ("event", "fact"),
         ("figure", "fact"),
     ]
+
+
+# -- Two editors deciding the same proposal at once ------------------------------------------------------------
+
+
+def _decide_while_another_holds_the_row(first, second) -> dict:
+    """Editor A's decision holds the proposal's row (its transaction has locked it and not committed) when editor
+    B, who loaded the proposal before A decided, sends B's; B's waits for A's commit, then is judged on what A
+    left. Returns each editor's outcome: "ok" or the exception's class name."""
+    outcomes: dict[str, str] = {}
+    a_holds_the_row, b_is_waiting = threading.Event(), threading.Event()
+
+    def run(name: str, decide, before_commit=None) -> None:
+        try:
+            with transaction.atomic():
+                decide()
+                if before_commit is not None:
+                    before_commit()
+            outcomes[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[name] = type(exc).__name__
+        finally:
+            connection.close()
+
+    def a_waits_for_b() -> None:
+        a_holds_the_row.set()
+        b_is_waiting.wait(10)
+        time.sleep(0.3)  # B's statement is now queued on the row lock
+
+    a = threading.Thread(target=run, args=("A", first, a_waits_for_b))
+    b = threading.Thread(target=run, args=("B", second))
+    a.start()
+    assert a_holds_the_row.wait(10)
+    b.start()
+    b_is_waiting.set()
+    a.join(20)
+    b.join(20)
+    return outcomes
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the in-memory SQLite test database locks whole tables across threads; CI runs this on PostgreSQL",
+)
+
+
+@pytest.fixture
+def race(transactional_db):
+    """A proposal both editors have loaded (their desks show it proposed, at the same version)."""
+    acme = make_company("acme")
+    article = make_article("race", companies=(acme,))
+    proposal = make_figure(article, "proposal", company=acme, status=ReviewStatus.PROPOSED)
+    alice = User.objects.create_user("alice")
+    bob = User.objects.create_user("bob")
+    return proposal, Figure.objects.get(pk=proposal.pk), Figure.objects.get(pk=proposal.pk), alice, bob
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_rejection_sent_while_another_editor_accepts_is_refused_and_the_fact_stays(race):
+    proposal, alices, bobs, alice, bob = race
+    outcomes = _decide_while_another_holds_the_row(
+        lambda: proposal_accept(record=alices, user=alice, reason="checked"),
+        lambda: proposal_reject(record=bobs, user=bob, reason="wrong"),
+    )
+    assert outcomes == {"A": "ok", "B": "ValidationError"}
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.version) == (ReviewStatus.REPORTED, 2)
+    reasons = list(
+        Figure.history.filter(id=proposal.pk)
+        .order_by("history_date")
+        .values_list("history_change_reason", "history_user__username")
+    )
+    assert reasons[1:] == [("Proposal accepted: checked", "alice")]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_desks_deciding_the_same_version_one_wins_and_the_other_is_told_it_is_stale(race):
+    proposal, alices, bobs, alice, bob = race
+    outcomes = _decide_while_another_holds_the_row(
+        lambda: proposal_reject(record=alices, user=alice, reason="not in the text", expected_version=1),
+        lambda: proposal_accept(record=bobs, user=bob, reason="fine", expected_version=1),
+    )
+    assert outcomes == {"A": "ok", "B": "StaleWriteError"}
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.version) == (ReviewStatus.DISMISSED, 2)
+    assert Figure.history.filter(id=proposal.pk).count() == 2  # its creation and Alice's decision only
