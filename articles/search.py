@@ -18,6 +18,10 @@ Companies and people are also found by a misspelt name or alias ("Bitman" finds 
 partial ratio on SQLite. That fuzzy match applies to a plain query of at least ``FUZZY_MIN_LENGTH`` letters (no
 quotes, ``or`` or ``-``); its score adds to the text match's.
 
+An article is the story its events and figures come from: a matching article's score adds the best score of its
+own matching events and figures, so the story behind a matching event ranks above that event ("spot sales" finds
+the 2021 suspension article first, then the suspension event). Which articles match does not change.
+
 Snippets are HTML: the text escaped, the matched words in ``<mark>``. Only the page returned gets them.
 """
 
@@ -489,6 +493,41 @@ class Page:
     has_next: bool
 
 
+#: The records whose matches raise their article's score, with their tables.
+ARTICLE_RECORDS = {"event": "articles_event", "figure": "articles_figure"}
+
+
+def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) -> SQL:
+    """``SELECT type, id, score`` of every scored match of ``types``. The events' and figures' matches are read
+    once (a common table expression) when they also score their articles."""
+    parts = {kind: backend.hits(kind, query, scored=True) for kind in types}
+    if "article" not in parts:
+        return SQL("SELECT type, id, score FROM (") + _union(list(parts.values())) + SQL(") r")
+    shared = [
+        SQL(f"{kind}_hits AS (") + (parts.get(kind) or backend.hits(kind, query, scored=True)) + SQL(")")
+        for kind in ARTICLE_RECORDS
+    ]
+    for kind in ARTICLE_RECORDS:
+        if kind in parts:
+            parts[kind] = SQL(f"SELECT type, id, score FROM {kind}_hits")
+    records = _union(
+        [
+            SQL(f"SELECT x.article_id, h.score FROM {kind}_hits h JOIN {table} x ON x.id = h.id")
+            for kind, table in ARTICLE_RECORDS.items()
+        ]
+    )
+    best = SQL("SELECT b.article_id, max(b.score) AS best FROM (") + records + SQL(") b GROUP BY b.article_id")
+    parts["article"] = (
+        SQL("SELECT a.type, a.id, a.score + coalesce(s.best, 0) AS score FROM (")
+        + parts["article"]
+        + SQL(") a LEFT JOIN (")
+        + best
+        + SQL(") s ON s.article_id = a.id")
+    )
+    with_ = SQL("WITH ") + shared[0] + SQL(", ") + shared[1] + SQL(" ")
+    return with_ + SQL("SELECT type, id, score FROM (") + _union(list(parts.values())) + SQL(") r")
+
+
 def search(text: str, *, types: Sequence[str] = TYPES, limit: int = 50, offset: int = 0) -> Page:
     """Records of ``types`` that match ``text``, best first (ties by type, then id), from ``offset``.
 
@@ -502,8 +541,7 @@ def search(text: str, *, types: Sequence[str] = TYPES, limit: int = 50, offset: 
     # Where the lists read (the router may send reads to a replica).
     backend = _backend(connections[router.db_for_read(Article)])
     types = [kind for kind in TYPES if kind in types]
-    ranked = _union([backend.hits(kind, query, scored=True) for kind in types])
-    page = SQL("SELECT type, id, score FROM (") + ranked + SQL(") r ORDER BY score DESC, type, id LIMIT %s OFFSET %s")
+    page = _ranked(backend, query, types) + SQL(" ORDER BY score DESC, type, id LIMIT %s OFFSET %s")
     page.params += [limit + 1, offset]
     rows = _fetch(backend, page)
     has_next = len(rows) > limit

@@ -15,16 +15,17 @@ a migrated scratch file on SQLite.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from .base import serving
+from .servers import free_port
 
 ROOT = Path(settings.BASE_DIR)
 EXAMPLES = int(os.environ.get("NEWSDB_SCHEMATHESIS_EXAMPLES", "5"))
@@ -56,12 +57,6 @@ def manage(args: list[str], env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GUNICORN_"))}
@@ -83,25 +78,13 @@ def server(tmp_path):
             stderr=out,
         )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+            return response.status == 200
+
+    with serving(process, log, ready, pause=0.3):
         yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def run_schemathesis(url: str, report: Path) -> subprocess.CompletedProcess:
