@@ -498,11 +498,12 @@ ARTICLE_RECORDS = {"event": "articles_event", "figure": "articles_figure"}
 
 
 def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) -> SQL:
-    """``SELECT type, id, score`` of every scored match of ``types``. The events' and figures' matches are read
-    once (a common table expression) when they also score their articles."""
+    """``SELECT type, id, score, total`` of every scored match of ``types`` (``total``: how many there are). The
+    events' and figures' matches are read once (a common table expression) when they also score their articles."""
+    select = SQL("SELECT type, id, score, count(*) OVER () AS total FROM (")
     parts = {kind: backend.hits(kind, query, scored=True) for kind in types}
     if "article" not in parts:
-        return SQL("SELECT type, id, score FROM (") + _union(list(parts.values())) + SQL(") r")
+        return select + _union(list(parts.values())) + SQL(") r")
     shared = [
         SQL(f"{kind}_hits AS (") + (parts.get(kind) or backend.hits(kind, query, scored=True)) + SQL(")")
         for kind in ARTICLE_RECORDS
@@ -525,15 +526,16 @@ def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) 
         + SQL(") s ON s.article_id = a.id")
     )
     with_ = SQL("WITH ") + shared[0] + SQL(", ") + shared[1] + SQL(" ")
-    return with_ + SQL("SELECT type, id, score FROM (") + _union(list(parts.values())) + SQL(") r")
+    return with_ + select + _union(list(parts.values())) + SQL(") r")
 
 
 def search(text: str, *, types: Sequence[str] = TYPES, limit: int = 50, offset: int = 0) -> Page:
     """Records of ``types`` that match ``text``, best first (ties by type, then id), from ``offset``.
 
     Each result is ``{type, id, slug, title, snippet, score}`` (``slug`` is None for events and figures). Costs
-    one query for the page, one for its snippets, one more to count when the page is full (counting stops at
-    ``COUNT_CAP``), and on SQLite one per named type to read the names for the fuzzy match.
+    one query for the page (which counts the matches it ranks), one for its snippets, one more to count only when
+    a type has more matches than it ranks (and fewer than ``COUNT_CAP``, where counting stops) or the page is past
+    the last match, and on SQLite one per named type to read the names for the fuzzy match.
     """
     query = parse(text)
     if query.empty:
@@ -545,9 +547,15 @@ def search(text: str, *, types: Sequence[str] = TYPES, limit: int = 50, offset: 
     page.params += [limit + 1, offset]
     rows = _fetch(backend, page)
     has_next = len(rows) > limit
-    rows = rows[:limit]
+    # Every match is ranked (and so counted with the page) unless a type has more than RANK_LIMIT of them.
+    ranked = rows[0][3] if rows else 0
+    rows = [row[:3] for row in rows[:limit]]
     if not has_next and (rows or not offset) and offset + len(rows) < RANK_LIMIT:
         count, exact = offset + len(rows), True
+    elif rows and ranked > COUNT_CAP:  # there are at least as many matches as ranked ones
+        count, exact = max(COUNT_CAP, offset + len(rows) + 1), False
+    elif rows and ranked < RANK_LIMIT:  # no type reached the limit: every match is ranked
+        count, exact = ranked, True
     else:
         unscored = _union([backend.hits(kind, query, scored=False) for kind in types])
         counted = SQL("SELECT count(*) FROM (SELECT 1 FROM (") + unscored + SQL(") u LIMIT %s) c", [COUNT_CAP + 1])

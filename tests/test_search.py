@@ -287,12 +287,16 @@ def test_a_search_makes_the_same_few_queries_whatever_the_size(django_assert_num
     with django_assert_num_queries(2):
         body = found({"q": "acme revenue", "type": "figure", "limit": 1000})
     assert len(body["results"]) == size
-    # A full page also counts (up to a cap).
-    with django_assert_num_queries(3):
+    # A full page too: the page's query counts the matches it ranks.
+    with django_assert_num_queries(2):
         body = found({"q": "acme revenue", "type": "figure", "limit": 5})
-    assert (body["count"], len(body["results"])) == (size, 5)
+    assert (body["count"], body["count_exact"], len(body["results"])) == (size, True, 5)
+    # A page past the last match counts in a query of its own.
+    with django_assert_num_queries(2):
+        body = found({"q": "acme revenue", "type": "figure", "limit": 5, "offset": 1000})
+    assert (body["count"], body["count_exact"], body["results"]) == (size, True, [])
     # Every type: the same, and on SQLite one query per named type reads the names for the fuzzy match.
-    with django_assert_num_queries(3 + (2 if connection.vendor == "sqlite" else 0)):
+    with django_assert_num_queries(2 + (2 if connection.vendor == "sqlite" else 0)):
         body = found({"q": "acme", "limit": 5})
     assert body["count"] == size + 1 + 1 + 1  # the figures, the company, the person, the article's body
 
@@ -313,3 +317,17 @@ def test_only_the_first_matches_of_a_type_are_ranked_and_the_count_says_how_many
     body = found({"q": "walruses", "type": "article"})
     assert len(body["results"]) == 3 and body["next"] is None
     assert (body["count"], body["count_exact"]) == (5, True)
+
+
+@pytest.mark.django_db
+def test_counting_stops_at_the_cap_whether_or_not_every_match_is_ranked(monkeypatch, django_assert_num_queries):
+    for i in range(6):
+        make_article(f"story-{i}", body=f"Walruses spotted, report {i}.")
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    with django_assert_num_queries(2):  # every match ranked: the page's query counted them
+        body = found({"q": "walruses", "type": "article", "limit": 2})
+    assert (body["count"], body["count_exact"], len(body["results"])) == (4, False, 2)
+    monkeypatch.setattr(search, "RANK_LIMIT", 3)  # some not ranked: counted in a query of their own
+    with django_assert_num_queries(3):
+        body = found({"q": "walruses", "type": "article", "limit": 2})
+    assert (body["count"], body["count_exact"], len(body["results"])) == (4, False, 2)
