@@ -319,7 +319,8 @@ class Event(Quoted):
         # Date, then the order they were recorded in: both columns of this table, so one index serves it.
         ordering = ["date", "id"]
         indexes = [
-            # GET /api/events/ (by date, then id), its cursor pages, and ?date__gte= / ?date__lte=.
+            # GET /api/events/ (by date, then id), its cursor pages, ?date__lte=, and ?date__gte= bounded by the
+            # longest span (index event_date_span on date_latest - date, PostgreSQL only: migration 0012).
             models.Index(fields=["date", "id"], name="event_date_order"),
             # ?covers= and ?date_latest__gte= (an event's span reaches into a period).
             models.Index(fields=["date_latest", "date"], name="event_date_latest"),

@@ -545,6 +545,15 @@ class TestEventFilterSet(DatasetFilterSetTests):
         params = {"date__gt": ["2021-06-30"]}
         assert self.count(params) == 3
 
+    def test_date__gte_and_gt_find_an_event_that_started_years_before_and_reaches_the_day(self):
+        # On PostgreSQL the filter also bounds the start by the longest span of any event: this one's, 6 years.
+        article = Article.objects.get(slug="acme-revenue")
+        make_event(article, "ban", date="2018-01-01", end_date="2024-06-30", date_precision="day")
+        assert "ban" in self.names({"date__gte": ["2024-04-01"]})
+        assert "ban" in self.names({"date__gt": ["2024-06-29"]})
+        assert "ban" not in set(self.filtered({"date__gt": ["2024-06-30"]}).values_list("key", flat=True))
+        assert self.count_matching_nothing({"date__gte": ["2030-01-01"]}) == 0
+
     def test_date__lte(self):
         params = {"date__lte": ["2021-06-15"]}
         assert self.count(params) == 1

@@ -13,8 +13,9 @@ from collections.abc import Callable, Collection, Mapping
 
 import django_filters
 from django import forms
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django_filters import fields as filter_fields
 from django_filters.constants import EMPTY_VALUES
@@ -237,6 +238,22 @@ class RangeOverlapFilter(MultiValueFilter):
         for low, high in intervals:
             condition |= self.overlaps(low, high)
         return qs.filter(condition)
+
+
+class ReachesDateFilter(MultiValueDateFilter):
+    """Events that reach the day (``date_latest`` on or after it, or after it with ``lookup_expr="gt"``). On
+    PostgreSQL the start ``date`` is also bounded, by the day less the longest span of any event (index
+    ``event_date_span``, migration 0012), so that the list, in ``date`` order, is read from near the day instead of
+    from the first event ever."""
+
+    SPAN = "(SELECT s.date_latest - s.date FROM articles_event s ORDER BY s.date_latest - s.date DESC LIMIT 1)"
+
+    def get_filter_predicate(self, v):
+        predicate = {f"date_latest__{self.lookup_expr}": v}
+        parent = getattr(self, "parent", None)
+        if parent is not None and connections[parent.queryset.db].vendor == "postgresql":
+            predicate["date__gte"] = RawSQL(f"%s::date - {self.SPAN}", [v])
+        return predicate
 
 
 class CoversDateFilter(MultiValueDateFilter):

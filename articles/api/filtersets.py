@@ -25,6 +25,7 @@ from .filters import (
     MultiValueDateTimeFilter,
     OrderingFilter,
     RangeOverlapFilter,
+    ReachesDateFilter,
     RelatedFilter,
     SearchFilter,
 )
@@ -226,12 +227,10 @@ class EventFilterSet(BaseFilterSet):
     # included), so an event dated "June 2021" matches date__gte=2021-06-15 and date__lte=2021-06-15.
     date = CoversDateFilter(field_name="date", help_text="Events whose date, at its precision, covers this day.")
     date__gte = extend_schema_field(OpenApiTypes.DATE)(
-        MultiValueDateFilter(
-            field_name="date_latest", lookup_expr="gte", help_text="Events that reach this day or later."
-        )
+        ReachesDateFilter(field_name="date_latest", lookup_expr="gte", help_text="Events that reach this day or later.")
     )
     date__gt = extend_schema_field(OpenApiTypes.DATE)(
-        MultiValueDateFilter(field_name="date_latest", lookup_expr="gt", help_text="Events that reach past this day.")
+        ReachesDateFilter(field_name="date_latest", lookup_expr="gt", help_text="Events that reach past this day.")
     )
     date__lte = MultiValueDateFilter(
         field_name="date", lookup_expr="lte", help_text="Events that start on this day or earlier."
