@@ -10,27 +10,17 @@ import re
 import secrets
 import urllib.request
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from articles.choices import Metric
 from articles.models import Article, Event, Figure
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .base import chromium_page
+
 ARTICLE = "bitmain-made-in-usa-threat-2024"
 NOTE = "Translation error: other reports of the same Bloomberg story say $80 million, not $ 8 million."
 REASON = "Bloomberg's English original says $80 million"
@@ -61,24 +51,14 @@ def desk_editor() -> tuple[User, str]:
 @pytest.fixture
 def logged_in(live_server, desk_editor, monkeypatch):
     """A Chromium page, logged in to the admin as the desk editor."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     user, password = desk_editor
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(f"{live_server.url}/admin/")
-            page.fill("#id_username", user.username)
-            page.fill("#id_password", password)
-            page.click("input[type=submit]")
-            expect(page.locator("#user-tools")).to_contain_text(user.get_short_name() or user.username)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(monkeypatch, timeout_ms=20_000) as page:
+        page.goto(f"{live_server.url}/admin/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        expect(page.locator("#user-tools")).to_contain_text(user.get_short_name() or user.username)
+        yield page
 
 
 def test_an_article_saved_unchanged_in_the_browser_writes_nothing(curated, live_server, logged_in):

@@ -7,7 +7,9 @@ article from its text" page and ``POST /api/articles/ingest/``). It
    not empty, at most ``MAX_TEXT_BYTES``), the date reads as a date of the precision, the publisher is a known
    company, the url is a url. Every problem is a ``ValidationError`` keyed by the field, and nothing is written;
 2. recognises a text it has seen: the SHA-256 of the normalised text (Unicode NFC, every run of whitespace one
-   space) is stored with the article (``Ingestion``); the same text again returns the existing article, untouched;
+   space) is stored with the article (``Ingestion``); the same text again returns the existing article, untouched.
+   So does the text of an article that came in another way (the curated fixtures, the admin), found among the
+   articles of the same date, title or url (``article_of_text``);
 3. runs the extraction (``articles.extraction.extract``) on the body as it will be stored;
 4. writes, in one transaction: the article through ``article_save`` (mentioning every company and person the text
    names for certain), then each proposed figure and event through ``figure_save`` / ``event_save`` with the status
@@ -32,6 +34,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from .. import provenance
@@ -316,9 +319,9 @@ def article_ingest(
         language=language,
     )
     fingerprint = text_fingerprint(given.body)
-    existing = Ingestion.objects.select_related("article").filter(text_sha256=fingerprint).first()
+    existing = article_of_text(given, fingerprint)
     if existing is not None:
-        return IngestResult(article=existing.article, created=False, dry_run=dry_run, mentions={"duplicate": True})
+        return IngestResult(article=existing, created=False, dry_run=dry_run, mentions={"duplicate": True})
     dictionary = dictionary if dictionary is not None else Dictionary.from_database()
     extraction = extract(
         given.body,
@@ -339,6 +342,27 @@ def article_ingest(
             raise
         return IngestResult(article=existing.article, created=False, dry_run=dry_run, mentions={"duplicate": True})
     return result
+
+
+#: At most this many stored articles are compared word for word with a new text (see ``article_of_text``).
+SAME_TEXT_CANDIDATES = 200
+
+
+def article_of_text(given: IngestInput, fingerprint: str) -> Article | None:
+    """The stored article whose text this is, if any: one ingested with the same fingerprint, or one that came in
+    another way (``load_fixtures``, the admin, the API) with the same text, looked for among the articles of the
+    same publication date, title or url (each compared by its fingerprint: the whitespace may differ)."""
+    ingested = Ingestion.objects.select_related("article").filter(text_sha256=fingerprint).first()
+    if ingested is not None:
+        return ingested.article
+    same = Q(published_on=given.published_on) | Q(title=given.title)
+    if given.url:
+        same |= Q(url=given.url)
+    candidates = Article.objects.filter(same).order_by("pk").only("pk", "body")[:SAME_TEXT_CANDIDATES]
+    for article in candidates:
+        if text_fingerprint(article.body) == fingerprint:
+            return Article.objects.get(pk=article.pk)
+    return None
 
 
 def _write(
