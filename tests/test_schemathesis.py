@@ -9,8 +9,10 @@ article, a slug that exists) cannot be said in a schema. Two list rules that Ope
 followed by the positive requests (``tests/schemathesis_hooks.py``): cursors come from the API's own links, and a
 cursor walk takes no offset.
 
-The server reads the test database on PostgreSQL (where the run once found a 500: a time offset beyond 15:59),
-a migrated scratch file on SQLite.
+The server reads a scratch database of its own, migrated and loaded by ``manage.py`` as an operator would: a
+database next to the test database on PostgreSQL (where the run once found a 500: a time offset beyond 15:59),
+dropped after; a file on SQLite. The test database itself is not touched, so the test needs no transactional
+database (whose flush, and the restoring of the migrations' rows, depended on which tests ran before it).
 """
 
 import json
@@ -18,8 +20,10 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -34,20 +38,36 @@ TIME_LIMIT = 900
 
 
 POSTGRESQL = connection.vendor == "postgresql"
-# On PostgreSQL the server reads the test database (committed data, removed after the test); on SQLite, whose test
-# database lives in this process's memory, a scratch file.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)] if POSTGRESQL else []
 
 
-def database_url(tmp_path: Path, env: dict[str, str]) -> str:
-    if POSTGRESQL:
-        p = connection.settings_dict
-        url = f"postgres://{p['USER']}:{p['PASSWORD'] or ''}@{p['HOST'] or '127.0.0.1'}:{p['PORT'] or 5432}/{p['NAME']}"
-    else:
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A migrated scratch database with the curated data set, for the server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GUNICORN_"))}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    if not POSTGRESQL:
         url = f"sqlite:///{tmp_path / 'schemathesis.sqlite3'}"
         manage(["migrate", "--noinput", "-v", "0"], {**env, "DATABASE_URL": url})
-    manage(["load_fixtures"], {**env, "DATABASE_URL": url})
-    return url
+        manage(["load_fixtures"], {**env, "DATABASE_URL": url})
+        yield url
+        return
+    p = connection.settings_dict
+    name = f"{p['NAME']}_schemathesis"
+    server = f"postgres://{p['USER']}:{p['PASSWORD'] or ''}@{p['HOST'] or '127.0.0.1'}:{p['PORT'] or 5432}"
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin_connection:
+            admin_connection.execute(sql)
+
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"{server}/{name}"
+        manage(["migrate", "--noinput", "-v", "0"], {**env, "DATABASE_URL": url})
+        manage(["load_fixtures"], {**env, "DATABASE_URL": url})
+        yield url
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def manage(args: list[str], env: dict[str, str]) -> None:
@@ -58,14 +78,14 @@ def manage(args: list[str], env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, database_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GUNICORN_"))}
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"  # no rate limits
     # No load shedding: on a busy CI machine a request may wait over a second for a worker (one restarting after
     # max_requests, say) and get the documented 503, which schemathesis counts as a server error. Shedding is tested
     # in tests/test_overload.py.
     env["REQUEST_QUEUE_TIMEOUT_MS"] = "0"
-    env["DATABASE_URL"] = database_url(tmp_path, env)
+    env["DATABASE_URL"] = database_url
     port = free_port()
     env.update(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
     log = tmp_path / "gunicorn.log"
