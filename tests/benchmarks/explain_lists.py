@@ -21,24 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.bench_api import CURSOR_URLS, LIST_URLS  # noqa: E402
 from tests.benchmarks.dataset import DEFAULT_DATABASE_URL  # noqa: E402
 
-REQUESTS = [
-    "/api/articles/",
-    "/api/companies/",
-    "/api/people/",
-    "/api/events/",
-    "/api/figures/",
-    "/api/figures/?company=co-7&metric=revenue",
-    "/api/figures/?metric=market_share&value__gte=50",
-    "/api/figures/?status=verified",
-    "/api/events/?type=order_contract",
-    "/api/events/?company=co-7",
-    "/api/events/?date__gte=2024-04-01",
-    "/api/articles/?publisher=co-7",
-    "/api/companies/?kind=miner",
-]
-CURSOR_PAGE_2 = ["/api/figures/?cursor=", "/api/events/?cursor="]
+REQUESTS = LIST_URLS  # what bench_api.py measures
+CURSOR_PAGE_2 = CURSOR_URLS
 LARGE_TABLES = re.compile(r"^articles_(article|event|figure|eventparticipant|historical\w*)$")
 MAIN_TABLE = {
     "articles": "articles_article",
