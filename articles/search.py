@@ -493,8 +493,8 @@ class Page:
     has_next: bool
 
 
-#: The records whose matches raise their article's score, with their tables.
-ARTICLE_RECORDS = {"event": "articles_event", "figure": "articles_figure"}
+#: The records whose matches raise their article's score.
+ARTICLE_RECORDS = ("event", "figure")
 
 
 def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) -> SQL:
@@ -513,8 +513,8 @@ def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) 
             parts[kind] = SQL(f"SELECT type, id, score FROM {kind}_hits")
     records = _union(
         [
-            SQL(f"SELECT x.article_id, h.score FROM {kind}_hits h JOIN {table} x ON x.id = h.id")
-            for kind, table in ARTICLE_RECORDS.items()
+            SQL(f"SELECT x.article_id, h.score FROM {kind}_hits h JOIN {MODELS[kind]._meta.db_table} x ON x.id = h.id")
+            for kind in ARTICLE_RECORDS
         ]
     )
     best = SQL("SELECT b.article_id, max(b.score) AS best FROM (") + records + SQL(") b GROUP BY b.article_id")
@@ -525,8 +525,10 @@ def _ranked(backend: "PostgreSQL | SQLite", query: Query, types: Sequence[str]) 
         + best
         + SQL(") s ON s.article_id = a.id")
     )
-    with_ = SQL("WITH ") + shared[0] + SQL(", ") + shared[1] + SQL(" ")
-    return with_ + select + _union(list(parts.values())) + SQL(") r")
+    with_ = SQL("WITH ")
+    for i, part in enumerate(shared):
+        with_ += (SQL(", ") if i else SQL("")) + part
+    return with_ + SQL(" ") + select + _union(list(parts.values())) + SQL(") r")
 
 
 def search(text: str, *, types: Sequence[str] = TYPES, limit: int = 50, offset: int = 0) -> Page:

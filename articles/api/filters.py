@@ -246,13 +246,13 @@ class ReachesDateFilter(MultiValueDateFilter):
     ``event_date_span``, migration 0012), so that the list, in ``date`` order, is read from near the day instead of
     from the first event ever."""
 
-    SPAN = "(SELECT s.date_latest - s.date FROM articles_event s ORDER BY s.date_latest - s.date DESC LIMIT 1)"
-
     def get_filter_predicate(self, v):
         predicate = {f"date_latest__{self.lookup_expr}": v}
         parent = getattr(self, "parent", None)
         if parent is not None and connections[parent.queryset.db].vendor == "postgresql":
-            predicate["date__gte"] = RawSQL(f"%s::date - {self.SPAN}", [v])
+            table = parent.queryset.model._meta.db_table
+            span = f"(SELECT s.date_latest - s.date FROM {table} s ORDER BY s.date_latest - s.date DESC LIMIT 1)"
+            predicate["date__gte"] = RawSQL(f"%s::date - {span}", [v])
         return predicate
 
 
