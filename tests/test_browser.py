@@ -219,3 +219,37 @@ def test_an_editor_pastes_an_article_in_the_browser_and_the_same_text_again_is_r
     again = article_ingest(text=DESK_TEXT, published_on="2024-05-20", user=user, source="api")
     assert (again.created, again.article.pk) == (False, article.pk)
     assert Article.objects.filter(ingestion__isnull=False).count() == 1
+
+
+def test_an_editors_script_ingests_through_a_live_server_and_the_same_text_again_is_a_200(
+    curated, live_server, desk_editor
+):
+    """POST /api/articles/ingest/ over real HTTP (the live server's WSGI handler checks headers as a real server
+    does), with a token, then the same text again: recognised, nothing written."""
+    from rest_framework.authtoken.models import Token
+
+    user, _password = desk_editor
+    token = Token.objects.create(user=user).key
+
+    def post(text: str) -> tuple[int, dict]:
+        body = json.dumps({"text": text, "published_on": "2024-05-20", "publisher": "bloomberg"}).encode()
+        request = urllib.request.Request(
+            f"{live_server.url}/api/articles/ingest/",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+
+    status, created = post(DESK_TEXT.replace("\n", "\r\n"))
+    assert status == 201 and created["created"] is True
+    slug = created["article"]
+    article = Article.objects.get(slug=slug)
+    assert "\r" not in article.body and Figure.objects.filter(article=article, status="proposed").exists()
+    # Nothing proposed is public.
+    assert get_json(f"{live_server.url}/api/figures/?article={slug}")["count"] == 0
+
+    status, again = post(DESK_TEXT)
+    assert (status, again["created"], again["article"]) == (200, False, slug)
+    assert Article.objects.filter(ingestion__isnull=False).count() == 1
