@@ -200,17 +200,79 @@ class TestChecks:
         assert {(f["role"], f["id"]) for f in finding["figures"]} == {("statement", first.pk), ("statement", second.pk)}
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("size", [1, 10])
-def test_the_report_makes_the_same_queries_whatever_the_size(django_assert_num_queries, size):
+def _acme_years(count: int) -> None:
+    """Acme's Q1 of ``count`` years (2000 on), each with months that do not sum to the quarter: a finding a year."""
     acme = make_company("acme-mining")
-    for i in range(size):
+    for i in range(count):
         story = make_article(f"story-{i}", companies=(acme,))
         year = 2000 + i
         for month in (1, 2, 3):
             end = D(year, month + 1, 1) - datetime.timedelta(days=1)
             make_figure(story, f"m{month}", company=acme, period_start=D(year, month, 1), period_end=end)
         make_figure(story, "q1", company=acme, value=Decimal(1), period_start=D(year, 1, 1), period_end=D(year, 3, 31))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [1, 10])
+def test_the_report_makes_the_same_queries_whatever_the_size(django_assert_num_queries, size):
+    _acme_years(size)
     with django_assert_num_queries(2):  # the company filter's slug; every figure with a period
         body = APIClient().get(REPORT, {"company": "acme-mining"}).json()
     assert body["count"] == size
+
+
+@pytest.mark.django_db
+class TestPages:
+    """The findings of a large archive come a page at a time, as on the lists."""
+
+    def test_limit_and_offset_walk_the_findings_in_order(self, api):
+        _acme_years(5)
+        first = api.get(REPORT, {"limit": 2}).json()
+        assert first["count"] == 5
+        assert [f["label"] for f in first["results"]] == ["Q1 2000", "Q1 2001"]
+        assert first["previous"] is None
+        assert first["next"] == "http://testserver/api/reports/consistency/?limit=2&offset=2"
+        second = api.get(first["next"]).json()
+        assert [f["label"] for f in second["results"]] == ["Q1 2002", "Q1 2003"]
+        assert second["previous"] == "http://testserver/api/reports/consistency/?limit=2"
+        last = api.get(second["next"]).json()
+        assert [f["label"] for f in last["results"]] == ["Q1 2004"]
+        assert last["next"] is None
+        assert last["count"] == 5
+        assert api.get(REPORT, {"offset": 10}).json() | {"previous": None} == {
+            "tolerance": "0.1",
+            "count": 5,
+            "next": None,
+            "previous": None,
+            "results": [],
+        }
+
+    def test_the_default_page_is_fifty_and_a_larger_limit_is_cut_to_a_thousand(self, api):
+        _acme_years(3)
+        body = api.get(REPORT).json()
+        assert (body["count"], len(body["results"]), body["next"]) == (3, 3, None)
+        assert len(api.get(REPORT, {"limit": 10**6}).json()["results"]) == 3
+
+    @pytest.mark.parametrize(
+        ("params", "named"), [({"limit": "0"}, "limit"), ({"limit": "x"}, "limit"), ({"offset": "-1"}, "offset")]
+    )
+    def test_a_bad_page_is_a_400_naming_it(self, api, params, named):
+        response = api.get(REPORT, params)
+        assert response.status_code == 400
+        assert list(response.json()) == [named]
+
+    def test_the_admin_page_shows_a_page_of_findings_with_links_to_the_others(self, editor_client, monkeypatch):
+        from articles.admin.figures import FigureAdmin
+
+        monkeypatch.setattr(FigureAdmin, "list_per_page", 2)
+        _acme_years(5)
+        page = editor_client.get(ADMIN, {"tolerance": "0.5"}).content.decode()
+        assert "5 findings, 1–2 shown" in page
+        assert "Q1 2000" in page and "Q1 2001" in page and "Q1 2002" not in page
+        assert 'href="?tolerance=0.5&amp;p=2" rel="next"' in page
+        last = editor_client.get(ADMIN, {"tolerance": "0.5", "p": "3"}).content.decode()
+        assert "5 findings, 5–5 shown" in last and "Q1 2004" in last and "Q1 2003" not in last
+        assert 'href="?tolerance=0.5&amp;p=2" rel="prev"' in last and 'rel="next"' not in last
+        # a page past the end or not a number shows the last or the first page, as the admin's lists do
+        assert "Q1 2004" in editor_client.get(ADMIN, {"p": "99"}).content.decode()
+        assert "Q1 2000" in editor_client.get(ADMIN, {"p": "x"}).content.decode()

@@ -154,7 +154,7 @@ def test_the_new_filters_are_documented_with_their_help(schema):
     [
         ("/api/figures/series/", {"company", "metric", "unit"}),
         ("/api/companies/{slug}/timeline/", {"slug", "limit"}),
-        ("/api/reports/consistency/", {"tolerance", "include_ok", "company", "kind"}),
+        ("/api/reports/consistency/", {"tolerance", "include_ok", "company", "kind", "limit", "offset"}),
     ],
 )
 def test_the_analytics_parameters_are_documented(schema, path, parameters):

@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -114,11 +115,13 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
             tolerance = selectors.DEFAULT_TOLERANCE
         include_ok = request.GET.get("include_ok") in {"1", "true", "on"}
         findings = selectors.consistency_findings(tolerance=tolerance, include_ok=include_ok)
+        page = Paginator(findings, self.list_per_page).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Consistency of the figures",
-            "findings": findings,
+            "findings": page.object_list,
+            "page": page,
             "kinds": dict(ConsistencyCheck.choices),
             "tolerance": f"{tolerance.normalize():f}",
             "include_ok": include_ok,

@@ -27,6 +27,7 @@ from articles.models import Company, MergedCompany
 from . import rows as listing
 from . import schema
 from .filters import FilterBackend
+from .pagination import WHOLE_NUMBER_MAX, Pagination
 from .renderers import JSONRenderer
 
 money = listing._decimal(6)
@@ -116,6 +117,17 @@ class ConsistencyQuery(serializers.Serializer):
     company = serializers.SlugField(max_length=100, required=False, help_text="Only this company's figures (slug).")
     kind = serializers.MultipleChoiceField(
         choices=ConsistencyCheck.choices, required=False, help_text="Only findings of these kinds (repeatable)."
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=WHOLE_NUMBER_MAX,
+        required=False,
+        default=Pagination.default_limit,
+        help_text=f"Findings per page ({Pagination.default_limit} by default, at most {Pagination.max_limit}: a "
+        f"larger limit is cut to {Pagination.max_limit}).",
+    )
+    offset = serializers.IntegerField(
+        min_value=0, max_value=WHOLE_NUMBER_MAX, required=False, default=0, help_text="Findings to skip."
     )
 
     def validate_tolerance(self, value: float) -> Decimal:
@@ -415,14 +427,19 @@ class FindingSerializer(serializers.Serializer):
 
 class ConsistencySerializer(serializers.Serializer):
     tolerance = serializers.DecimalField(max_digits=9, decimal_places=6)
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="How many findings there are (on every page).")
+    next = serializers.URLField(allow_null=True, help_text="The next page of findings.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page of findings.")
     results = FindingSerializer(many=True)
 
 
 class ConsistencyReportView(APIView):
     """Figures that do not add up: parts that do not sum to the stated whole (months to a quarter, quarters or
     halves to a year), net results that do not follow from their parts or from revenue minus costs, and the same
-    company, metric and period stated differently by different articles. Each finding links its figures."""
+    company, metric and period stated differently by different articles. Each finding links its figures.
+
+    The findings come a page at a time (``limit``/``offset``, as on the lists), ordered by company and period;
+    ``count`` is how many there are in all."""
 
     permission_classes = [AllowAny]
     renderer_classes = RENDERERS
@@ -442,12 +459,14 @@ class ConsistencyReportView(APIView):
             company=company,
             kinds=params.get("kind") or (),
         )
+        limit, offset = min(params["limit"], Pagination.max_limit), params["offset"]
         links = Links(request)
         return Response(
             {
                 "tolerance": f"{params['tolerance'].normalize():f}",
                 "count": len(findings),
-                "results": [finding_json(f, links) for f in findings],
+                **Pagination().offset_page(request, limit, offset, offset + limit < len(findings)),
+                "results": [finding_json(f, links) for f in findings[offset : offset + limit]],
             }
         )
 

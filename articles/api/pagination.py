@@ -214,6 +214,14 @@ class Pagination(pagination.BasePagination):
         self.count, self.count_exact = self._count(queryset, rows)
         return rows
 
+    def offset_page(self, request, limit: int, offset: int, has_next: bool) -> dict:
+        """``next`` and ``previous`` of a limit/offset page that a view read itself (the search, a report)."""
+        self.request, self.limit = request, limit
+        return {
+            "next": self._offset_link(offset + limit) if has_next else None,
+            "previous": self._offset_link(max(offset - limit, 0)) if offset else None,
+        }
+
     def get_paginated_response(self, data) -> Response:
         if self.cursor_mode:
             return Response({"next": self.next_link, "previous": self.previous_link, "results": data})
@@ -221,8 +229,7 @@ class Pagination(pagination.BasePagination):
             {
                 "count": self.count,
                 "count_exact": self.count_exact,
-                "next": self._offset_link(self.offset + self.limit) if self.has_next else None,
-                "previous": self._offset_link(max(self.offset - self.limit, 0)) if self.offset else None,
+                **self.offset_page(self.request, self.limit, self.offset, self.has_next),
                 "results": data,
             }
         )

@@ -10,7 +10,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from articles import search
@@ -133,18 +132,11 @@ class SearchView(APIView):
         for hit in page.results:
             lookup = hit["slug"] if DETAIL_ROUTES[hit["type"]][1] == "slug" else hit["id"]
             results.append({**hit, "api_url": f"{prefixes[hit['type']]}{lookup}/"})
-        url = request.build_absolute_uri()
-        url = replace_query_param(url, "limit", limit)
-        previous = None
-        if offset:
-            back = offset - limit
-            previous = replace_query_param(url, "offset", back) if back > 0 else remove_query_param(url, "offset")
         return Response(
             {
                 "count": page.count,
                 "count_exact": page.count_exact,
-                "next": replace_query_param(url, "offset", offset + limit) if page.has_next else None,
-                "previous": previous,
+                **pagination.offset_page(request, limit, offset, page.has_next),
                 "results": results,
             }
         )

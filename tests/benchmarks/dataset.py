@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -155,6 +156,7 @@ def ensure(*, database_url: str, articles: int, rebuild: bool = False) -> dict:
         ensure_postgres_database(database_url)
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsdb.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # a scratch build: any key will do
     import django
 
     django.setup()
