@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import sys
 import tempfile
 import time
@@ -184,6 +185,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="newsdb-bench-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsdb.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # a scratch run: any key will do
     import django
 
     django.setup()
