@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
     # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For; 0: REMOTE_ADDR.
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     # Reads are open to anyone; writes need the Django model permission (the editors group has them).
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["articles.api.permissions.ModelPermissionsOrAnonReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["articles.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "articles.api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": [

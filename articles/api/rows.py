@@ -11,6 +11,7 @@ a page happens to hold.
 
 import datetime
 import decimal
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -134,29 +135,38 @@ class Rows:
             yield from self._build(chunk, prefix, {}, usernames=usernames)
 
     def _build(self, raw: list[dict], prefix: str, extra: dict[str, str], *, usernames: bool = False) -> list[dict]:
+        # Each row starts as the raw values in output order (one itemgetter and one dict, both in C); then only the
+        # values to convert, the addresses and the lists are replaced, which keeps their places.
+        if not raw:
+            return []
         ids = [row["_c0"] for row in raw]
-        lists = {nested.name: nested.read(ids) for nested in self.nested} if raw else {}
-        lookup_index = next(i for i, c in enumerate(self.columns) if c.name == self.lookup)
+        lists = [(nested.name, nested.read(ids)) for nested in self.nested]
+        by_name = {column.name: f"_c{i}" for i, column in enumerate(self.columns)}
+        lookup = by_name[self.lookup]
+        # api_url, page_url and the lists hold the row's id until they are replaced.
+        placeholders = dict.fromkeys(("api_url", "page_url", *(nested.name for nested in self.nested)), "_c0")
+        get = operator.itemgetter(*({**placeholders, **by_name}[name] for name in self.order), *extra)
+        names = (*self.order, *extra)
+        converted = [
+            (column.name, f"_c{i}", convert)
+            for i, (column, convert) in enumerate(zip(self.columns, _converters(self.columns), strict=True))
+            if convert is not None and not column.user
+        ]
+        users = [(column.name, f"_c{i}") for i, column in enumerate(self.columns) if column.user]
         page_prefix = self.page_prefix(prefix)
         rows = []
-        converters = _converters(self.columns)
         for row in raw:
-            values = {}
-            for i, column in enumerate(self.columns):
-                value = row[f"_c{i}"]
-                if column.user:
-                    names = (row[f"_c{i}_{name}"] for name in attribution.NAME_FIELDS)
-                    values[column.name] = attribution.name_from_values(usernames, value, *names)
-                    continue
-                values[column.name] = converters[i](value) if converters[i] is not None else value
-            values["api_url"] = f"{prefix}{row[f'_c{lookup_index}']}/"
+            out = dict(zip(names, get(row), strict=True))
+            for name, key, convert in converted:
+                out[name] = convert(row[key])
+            for name, key in users:
+                user_names = (row[f"{key}_{field}"] for field in attribution.NAME_FIELDS)
+                out[name] = attribution.name_from_values(usernames, row[key], *user_names)
+            out["api_url"] = f"{prefix}{row[lookup]}/"
             if page_prefix is not None:
-                values["page_url"] = f"{page_prefix}{row[f'_c{lookup_index}']}/"
-            for nested in self.nested:
-                values[nested.name] = lists[nested.name].get(values["id"], [])
-            out = {name: values[name] for name in self.order}
-            for name in extra:
-                out[name] = row[name]
+                out["page_url"] = f"{page_prefix}{row[lookup]}/"
+            for name, items in lists:
+                out[name] = items.get(row["_c0"], [])
             rows.append(out)
         return rows
 
