@@ -254,7 +254,14 @@ class TestPages:
         assert len(api.get(REPORT, {"limit": 10**6}).json()["results"]) == 3
 
     @pytest.mark.parametrize(
-        ("params", "named"), [({"limit": "0"}, "limit"), ({"limit": "x"}, "limit"), ({"offset": "-1"}, "offset")]
+        ("params", "named"),
+        [
+            ({"limit": "0"}, "limit"),
+            ({"limit": "x"}, "limit"),
+            ({"limit": "2.0"}, "limit"),
+            ({"offset": "-1"}, "offset"),
+            ({"offset": "1e3"}, "offset"),
+        ],
     )
     def test_a_bad_page_is_a_400_naming_it(self, api, params, named):
         response = api.get(REPORT, params)

@@ -27,7 +27,7 @@ from articles.models import Company, MergedCompany
 from . import rows as listing
 from . import schema
 from .filters import FilterBackend
-from .pagination import WHOLE_NUMBER_MAX, Pagination
+from .pagination import WHOLE_NUMBER_MAX, Pagination, offset_links, whole_number
 from .renderers import JSONRenderer
 
 money = listing._decimal(6)
@@ -93,8 +93,19 @@ class CountsQuery(serializers.Serializer):
     )
 
 
+class WholeNumberField(serializers.IntegerField):
+    """A page's limit or offset, read as the lists read theirs (``pagination.whole_number``: ASCII digits only, so
+    ``limit=2.0`` is a 400 here as there)."""
+
+    def to_internal_value(self, data):
+        try:
+            return whole_number(str(data), self.field_name, minimum=self.min_value or 0)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.detail[self.field_name]) from None
+
+
 class TimelineQuery(serializers.Serializer):
-    limit = serializers.IntegerField(
+    limit = WholeNumberField(
         min_value=1,
         max_value=1000,
         required=False,
@@ -118,7 +129,7 @@ class ConsistencyQuery(serializers.Serializer):
     kind = serializers.MultipleChoiceField(
         choices=ConsistencyCheck.choices, required=False, help_text="Only findings of these kinds (repeatable)."
     )
-    limit = serializers.IntegerField(
+    limit = WholeNumberField(
         min_value=1,
         max_value=WHOLE_NUMBER_MAX,
         required=False,
@@ -126,7 +137,7 @@ class ConsistencyQuery(serializers.Serializer):
         help_text=f"Findings per page ({Pagination.default_limit} by default, at most {Pagination.max_limit}: a "
         f"larger limit is cut to {Pagination.max_limit}).",
     )
-    offset = serializers.IntegerField(
+    offset = WholeNumberField(
         min_value=0, max_value=WHOLE_NUMBER_MAX, required=False, default=0, help_text="Findings to skip."
     )
 
@@ -465,7 +476,7 @@ class ConsistencyReportView(APIView):
             {
                 "tolerance": f"{params['tolerance'].normalize():f}",
                 "count": len(findings),
-                **Pagination().offset_page(request, limit, offset, offset + limit < len(findings)),
+                **offset_links(request, limit, offset, offset + limit < len(findings)),
                 "results": [finding_json(f, links) for f in findings[offset : offset + limit]],
             }
         )

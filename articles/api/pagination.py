@@ -214,14 +214,6 @@ class Pagination(pagination.BasePagination):
         self.count, self.count_exact = self._count(queryset, rows)
         return rows
 
-    def offset_page(self, request, limit: int, offset: int, has_next: bool) -> dict:
-        """``next`` and ``previous`` of a limit/offset page that a view read itself (the search, a report)."""
-        self.request, self.limit = request, limit
-        return {
-            "next": self._offset_link(offset + limit) if has_next else None,
-            "previous": self._offset_link(max(offset - limit, 0)) if offset else None,
-        }
-
     def get_paginated_response(self, data) -> Response:
         if self.cursor_mode:
             return Response({"next": self.next_link, "previous": self.previous_link, "results": data})
@@ -229,7 +221,7 @@ class Pagination(pagination.BasePagination):
             {
                 "count": self.count,
                 "count_exact": self.count_exact,
-                **self.offset_page(self.request, self.limit, self.offset, self.has_next),
+                **offset_links(self.request, self.limit, self.offset, self.has_next),
                 "results": data,
             }
         )
@@ -300,13 +292,6 @@ class Pagination(pagination.BasePagination):
         if capped <= COUNT_CAP:
             return capped, True
         return max(COUNT_CAP, self.offset + len(rows) + int(self.has_next)), False
-
-    def _offset_link(self, offset: int) -> str:
-        url = self.request.build_absolute_uri()
-        url = replace_query_param(url, self.limit_query_param, self.limit)
-        if offset <= 0:
-            return remove_query_param(url, self.offset_query_param)
-        return replace_query_param(url, self.offset_query_param, offset)
 
     # --- cursor --------------------------------------------------------------------------------------------------
 
@@ -399,6 +384,22 @@ class Pagination(pagination.BasePagination):
 
 
 #: The largest limit or offset read (18 digits: an ordinary integer everywhere).
+def offset_links(request, limit: int, offset: int, has_next: bool) -> dict:
+    """``next`` and ``previous`` of a limit/offset page: the lists', and those of views that read a page themselves
+    (the search, the consistency report)."""
+
+    def link(to: int) -> str:
+        url = replace_query_param(request.build_absolute_uri(), Pagination.limit_query_param, limit)
+        if to <= 0:
+            return remove_query_param(url, Pagination.offset_query_param)
+        return replace_query_param(url, Pagination.offset_query_param, to)
+
+    return {
+        "next": link(offset + limit) if has_next else None,
+        "previous": link(max(offset - limit, 0)) if offset else None,
+    }
+
+
 WHOLE_NUMBER_MAX = 10**18 - 1
 
 

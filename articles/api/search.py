@@ -16,7 +16,7 @@ from articles import search
 
 from . import schema
 from .filters import SearchField
-from .pagination import Pagination
+from .pagination import Pagination, offset_links
 from .renderers import JSONRenderer
 
 #: Where each type's records are: the detail route and the field in its address.
@@ -136,7 +136,7 @@ class SearchView(APIView):
             {
                 "count": page.count,
                 "count_exact": page.count_exact,
-                **pagination.offset_page(request, limit, offset, page.has_next),
+                **offset_links(request, limit, offset, page.has_next),
                 "results": results,
             }
         )
