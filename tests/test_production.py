@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(settings.BASE_DIR)
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -101,6 +102,29 @@ def test_a_malformed_value_is_one_line_naming_the_variable():
     assert result.stderr.strip().splitlines() == [
         "newsdb: configuration error: DJANGO_SECURE_HSTS_SECONDS must be a whole number, not 'a year'"
     ]
+
+
+def test_a_malformed_planner_cost_is_one_line_naming_the_variable():
+    env = base_env(
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL="postgres://newsdb@127.0.0.1:5432/newsdb",  # read, not connected to, by `check`
+        DATABASE_RANDOM_PAGE_COST="fast",
+    )
+    result = run([sys.executable, "manage.py", "check"], env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "newsdb: configuration error: DATABASE_RANDOM_PAGE_COST must be a number of zero or more, not 'fast'"
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_postgresql_connections_price_random_reads_as_memory_or_ssd():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 SHOW_SETTINGS = """
