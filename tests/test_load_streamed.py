@@ -13,12 +13,14 @@ from articles.models import (
     Alias,
     Article,
     Company,
+    CompanyCounts,
     Event,
     EventParticipant,
     Figure,
     FixtureFile,
     FixtureRecord,
     Person,
+    PersonCounts,
 )
 from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
 
@@ -62,6 +64,11 @@ def snapshot() -> dict:
     result["parents"] = sorted(map(repr, Company.objects.values_list("slug", "parent__slug")))
     result["affiliations"] = sorted(map(repr, Person.objects.values_list("slug", "affiliation__slug")))
     result["publishers"] = sorted(map(repr, Article.objects.values_list("slug", "publisher__slug")))
+    # The counts the lists show: kept row by row by triggers on the careful path, counted once by the streamed one.
+    result["company counts"] = sorted(
+        CompanyCounts.objects.values_list("company__slug", "article_count", "event_count", "figure_count")
+    )
+    result["person counts"] = sorted(PersonCounts.objects.values_list("person__slug", "article_count", "event_count"))
     return result
 
 
@@ -134,6 +141,8 @@ def test_a_streamed_first_load_writes_what_the_careful_path_writes(tmp_path, mon
 
     assert streamed == ({"streamed": 1, "fell back": 0} if STREAMED else {"streamed": 0, "fell back": 0})
     assert snapshot() == careful
+    # Each of the seven synthetic articles names acme, with one event and one figure about it.
+    assert ("acme", 7, 7, 7) in careful["company counts"]
     assert report.counts["articles"].created == Article.objects.count() > 7
     assert report.counts["figures"].created == Figure.objects.count()
     again = fixtures_load(paths=[folder], full=True)  # the bookkeeping is the careful path's: nothing to do

@@ -8,7 +8,7 @@ validation, the version check, history with the API user and the optional ``chan
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponsePermanentRedirect, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
@@ -50,20 +50,11 @@ SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
 ID_PATTERN = r"[0-9]+"
 
 
-def _count(queryset: QuerySet, owner: str, distinct: str | None = None) -> Coalesce:
-    """How many rows of ``queryset`` point at the outer row through ``owner`` (``distinct``: how many different
-    values of that field). A subquery, so several counts on one row never multiply each other as joins would;
-    ``COUNT(*)`` where rows are unique anyway, so that the owner's index alone answers it (an index-only scan)."""
-    counted = Count(distinct, distinct=True) if distinct else Count("*")
-    subquery = queryset.filter(**{owner: OuterRef("pk")}).order_by().values(owner).annotate(n=counted).values("n")
-    return Coalesce(Subquery(subquery, output_field=IntegerField()), 0)
+def _stored_counts(*names: str) -> dict[str, Coalesce]:
+    """The counts the database keeps for each company or person (``articles.counts_schema``), zero without a row."""
+    return {name: Coalesce(F(f"counts__{name}"), 0) for name in names}
 
 
-# Participations in facts: the proposals' ids are read once per query (a hashed subplan), and each company's or
-# person's participations are then counted from its index alone.
-TAKING_PART = EventParticipant.objects.exclude(
-    event_id__in=Event.objects.filter(status__in=sorted(PROPOSAL_STATUSES)).values("id")
-)
 ALIASES = Prefetch("aliases", Alias.objects.only("id", "company_id", "person_id", "name", "garbled", "note"))
 PARTICIPANTS = Prefetch(
     "participants",
@@ -305,11 +296,7 @@ class CompanyViewSet(RecordViewSet):
     queryset = (
         Company.objects.select_related("parent")
         .prefetch_related(ALIASES)
-        .annotate(
-            article_count=_count(Article.companies.through.objects.all(), "company"),
-            event_count=_count(TAKING_PART, "company", "event"),
-            figure_count=_count(Figure.objects.all(), "company") - _count(Figure.objects.proposals_all(), "company"),
-        )
+        .annotate(**_stored_counts("article_count", "event_count", "figure_count"))
         .order_by("name", "pk")
     )
     delete_service = company_delete
@@ -357,10 +344,7 @@ class PersonViewSet(RecordViewSet):
     queryset = (
         Person.objects.select_related("affiliation")
         .prefetch_related(ALIASES)
-        .annotate(
-            article_count=_count(Article.people.through.objects.all(), "person"),
-            event_count=_count(TAKING_PART, "person", "event"),
-        )
+        .annotate(**_stored_counts("article_count", "event_count"))
         .order_by("name", "pk")
     )
     delete_service = person_delete

@@ -1,0 +1,319 @@
+"""How many articles, events and figures involve each company and person, stored and kept by the database itself.
+
+The lists of companies and people show and sort by these counts. Counted per request, they cost three subqueries
+per row, each as long as the company's history (a company named in 40,000 articles costs 40,000 index entries on
+every page that shows it); stored, a page reads one row per company. Two tables hold them:
+
+- ``articles_company_counts`` (``company_id``, ``article_count``, ``event_count``, ``figure_count``);
+- ``articles_person_counts`` (``person_id``, ``article_count``, ``event_count``).
+
+What they count is what the lists always counted: the articles that mention the company (or person), the events it
+takes part in (in any role, each event once) and the figures about it, proposals (``choices.PROPOSAL_STATUSES``)
+left out. They are written only by ``AFTER`` row triggers on the tables they count, never by Django, so every
+writer keeps them right: the services, the admin, the loader, a merge, a cascade, raw SQL. Each trigger adds or
+takes one; a company's (or person's) row is made, counted from scratch, when it is inserted, so the order rows
+arrive in within a transaction (foreign keys are checked at commit) does not matter: a participation whose event is
+not there yet counts when the event arrives, and an event deleted before its participants uncounts them.
+
+Both tables are unmanaged models (``models.CompanyCounts``): no ``dumpdata`` carries them, so ``loaddata`` never
+writes them twice. The SQL of every trigger is the same on PostgreSQL and SQLite (PostgreSQL wraps each in a
+PL/pgSQL function). As with the search triggers (``search_schema``), SQLite's live between migrations: a
+``migrate`` that applies anything drops them first and every ``migrate`` ends by creating the missing ones and
+counting again (``sqlite_triggers_drop``, ``sqlite_triggers_install``, from ``apps.py``). The streamed first load
+(``services.fixtures.first_load``) switches PostgreSQL's triggers off while it copies and counts once at its end
+(``pg_triggers_disable``, ``recount``). ``recount`` also repairs the tables, should anything ever bypass them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .choices import PROPOSAL_STATUSES
+
+COMPANY_COUNTS = "articles_company_counts"
+PERSON_COUNTS = "articles_person_counts"
+PROPOSALS = "(" + ", ".join(f"'{status}'" for status in sorted(PROPOSAL_STATUSES)) + ")"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Companies or people: the table counted for, its counts table, and where each of its counts comes from."""
+
+    table: str
+    counts: str
+    column: str  # the owner's column in the tables that point at it
+    mentions: str  # the many-to-many table of the articles that mention it
+    figures: bool  # companies only: figures name a company
+
+
+OWNERS = (
+    Owner("articles_company", COMPANY_COUNTS, "company_id", "articles_article_companies", True),
+    Owner("articles_person", PERSON_COUNTS, "person_id", "articles_article_people", False),
+)
+
+
+def _columns(owner: Owner) -> tuple[str, ...]:
+    return ("article_count", "event_count", "figure_count") if owner.figures else ("article_count", "event_count")
+
+
+def _counted(owner: Owner, id_sql: str) -> list[str]:
+    """Each count of the owner whose id is ``id_sql``, from scratch, as a scalar subquery."""
+    counted = [
+        f"(SELECT COUNT(*) FROM {owner.mentions} m WHERE m.{owner.column} = {id_sql})",
+        f"(SELECT COUNT(DISTINCT p.event_id) FROM articles_eventparticipant p JOIN articles_event e "
+        f"ON e.id = p.event_id WHERE p.{owner.column} = {id_sql} AND e.status NOT IN {PROPOSALS})",
+    ]
+    if owner.figures:
+        counted.append(
+            f"(SELECT COUNT(*) FROM articles_figure f WHERE f.company_id = {id_sql} AND f.status NOT IN {PROPOSALS})"
+        )
+    return counted
+
+
+def _upsert(owner: Owner, select: str) -> str:
+    columns = _columns(owner)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return (
+        f"INSERT INTO {owner.counts} ({owner.column}, {', '.join(columns)}) {select} "
+        f"ON CONFLICT ({owner.column}) DO UPDATE SET {updates}"
+    )
+
+
+def _add(owner: Owner, column: str, step: str, owner_id: str, condition: str = "") -> str:
+    where = f"{owner.column} = {owner_id}" + (f" AND {condition}" if condition else "")
+    return f"UPDATE {owner.counts} SET {column} = {column} {step} 1 WHERE {where}"
+
+
+def _event_counted(event_id: str) -> str:
+    """The event exists and is a fact (an event not there yet, or gone, counts for nobody)."""
+    return f"(SELECT status FROM articles_event WHERE id = {event_id}) NOT IN {PROPOSALS}"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    operation: str  # INSERT, UPDATE or DELETE
+    statements: tuple[str, ...]
+    when: str = ""  # a condition on OLD and NEW, in each dialect's spelling: {distinct} stands for IS DISTINCT FROM
+
+
+def _triggers() -> Iterator[Trigger]:
+    for owner in OWNERS:
+        # The owner's row, counted from scratch (zero for a new company; right whatever came before it).
+        yield Trigger(
+            f"{owner.counts}_owner_insert",
+            owner.table,
+            "INSERT",
+            (_upsert(owner, f"VALUES (NEW.id, {', '.join(_counted(owner, 'NEW.id'))})"),),
+        )
+        yield Trigger(
+            f"{owner.counts}_owner_delete",
+            owner.table,
+            "DELETE",
+            (f"DELETE FROM {owner.counts} WHERE {owner.column} = OLD.id",),
+        )
+        # Articles that mention it.
+        yield Trigger(
+            f"{owner.counts}_mention_insert",
+            owner.mentions,
+            "INSERT",
+            (_add(owner, "article_count", "+", f"NEW.{owner.column}"),),
+        )
+        yield Trigger(
+            f"{owner.counts}_mention_delete",
+            owner.mentions,
+            "DELETE",
+            (_add(owner, "article_count", "-", f"OLD.{owner.column}"),),
+        )
+        yield Trigger(
+            f"{owner.counts}_mention_update",
+            owner.mentions,
+            "UPDATE",
+            (
+                _add(owner, "article_count", "-", f"OLD.{owner.column}"),
+                _add(owner, "article_count", "+", f"NEW.{owner.column}"),
+            ),
+            when=f"OLD.{owner.column} {{distinct}} NEW.{owner.column}",
+        )
+        # Events it takes part in: a participation counts when it is the owner's first in a fact.
+        first = (
+            f"(SELECT COUNT(*) FROM articles_eventparticipant p WHERE p.event_id = NEW.event_id "
+            f"AND p.{owner.column} = NEW.{owner.column}) = 1"
+        )
+        last = (
+            f"NOT EXISTS (SELECT 1 FROM articles_eventparticipant p WHERE p.event_id = OLD.event_id "
+            f"AND p.{owner.column} = OLD.{owner.column})"
+        )
+        added = _add(owner, "event_count", "+", f"NEW.{owner.column}", f"{_event_counted('NEW.event_id')} AND {first}")
+        removed = _add(owner, "event_count", "-", f"OLD.{owner.column}", f"{_event_counted('OLD.event_id')} AND {last}")
+        yield Trigger(f"{owner.counts}_participant_insert", "articles_eventparticipant", "INSERT", (added,))
+        yield Trigger(f"{owner.counts}_participant_delete", "articles_eventparticipant", "DELETE", (removed,))
+        yield Trigger(
+            f"{owner.counts}_participant_update",
+            "articles_eventparticipant",
+            "UPDATE",
+            (removed, added),
+            when=f"OLD.event_id {{distinct}} NEW.event_id OR OLD.{owner.column} {{distinct}} NEW.{owner.column}",
+        )
+        # An event that becomes a fact or stops being one (or arrives after, or leaves before, its participants).
+        takers = (
+            f"{owner.column} IN (SELECT {owner.column} FROM articles_eventparticipant WHERE event_id = {{event}}.id)"
+        )
+        yield Trigger(
+            f"{owner.counts}_event_insert",
+            "articles_event",
+            "INSERT",
+            (
+                f"UPDATE {owner.counts} SET event_count = event_count + 1 "
+                f"WHERE {takers.format(event='NEW')} AND NEW.status NOT IN {PROPOSALS}",
+            ),
+        )
+        yield Trigger(
+            f"{owner.counts}_event_delete",
+            "articles_event",
+            "DELETE",
+            (
+                f"UPDATE {owner.counts} SET event_count = event_count - 1 "
+                f"WHERE {takers.format(event='OLD')} AND OLD.status NOT IN {PROPOSALS}",
+            ),
+        )
+        yield Trigger(
+            f"{owner.counts}_event_status",
+            "articles_event",
+            "UPDATE",
+            (
+                f"UPDATE {owner.counts} SET event_count = event_count + 1 WHERE {takers.format(event='NEW')} "
+                f"AND OLD.status IN {PROPOSALS} AND NEW.status NOT IN {PROPOSALS}",
+                f"UPDATE {owner.counts} SET event_count = event_count - 1 WHERE {takers.format(event='NEW')} "
+                f"AND OLD.status NOT IN {PROPOSALS} AND NEW.status IN {PROPOSALS}",
+            ),
+            when="OLD.status {distinct} NEW.status",
+        )
+        if owner.figures:
+            # Figures about it.
+            fact = f"{{row}}.status NOT IN {PROPOSALS}"
+            plus = _add(owner, "figure_count", "+", "NEW.company_id", fact.format(row="NEW"))
+            minus = _add(owner, "figure_count", "-", "OLD.company_id", fact.format(row="OLD"))
+            yield Trigger(f"{owner.counts}_figure_insert", "articles_figure", "INSERT", (plus,))
+            yield Trigger(f"{owner.counts}_figure_delete", "articles_figure", "DELETE", (minus,))
+            yield Trigger(
+                f"{owner.counts}_figure_update",
+                "articles_figure",
+                "UPDATE",
+                (minus, plus),
+                when="OLD.company_id {distinct} NEW.company_id OR OLD.status {distinct} NEW.status",
+            )
+
+
+TRIGGERS = tuple(_triggers())
+
+
+def _table_sql(owner: Owner) -> str:
+    counts = ", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in _columns(owner))
+    return f"CREATE TABLE {owner.counts} ({owner.column} bigint NOT NULL PRIMARY KEY, {counts})"
+
+
+def _pg_trigger_sql(trigger: Trigger) -> list[str]:
+    function = f"newsdb_{trigger.name}"
+    body = "; ".join(trigger.statements)
+    when = f" WHEN ({trigger.when.format(distinct='IS DISTINCT FROM')})" if trigger.when else ""
+    return [
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; RETURN NULL; END $$",
+        f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {trigger.table} "
+        f"FOR EACH ROW{when} EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _sqlite_trigger_sql(trigger: Trigger) -> str:
+    when = f" WHEN {trigger.when.format(distinct='IS NOT')}" if trigger.when else ""
+    body = " ".join(f"{statement};" for statement in trigger.statements)
+    return f"CREATE TRIGGER {trigger.name} AFTER {trigger.operation} ON {trigger.table}{when} BEGIN {body} END"
+
+
+def recount_sql() -> list[str]:
+    """Every count from scratch (and no row for a company or person that is gone)."""
+    statements = []
+    for owner in OWNERS:
+        statements.append(f"DELETE FROM {owner.counts} WHERE {owner.column} NOT IN (SELECT id FROM {owner.table})")
+        select = f"SELECT o.id, {', '.join(_counted(owner, 'o.id'))} FROM {owner.table} o WHERE true"
+        statements.append(_upsert(owner, select))
+    return statements
+
+
+def recount(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        for statement in recount_sql():
+            cursor.execute(statement)
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
+    """The tables, counted (and on PostgreSQL the triggers; SQLite's come after the migrations)."""
+    with connection.cursor() as cursor:
+        for owner in OWNERS:
+            cursor.execute(_table_sql(owner))
+        if connection.vendor == "postgresql":
+            for trigger in TRIGGERS:
+                for statement in _pg_trigger_sql(trigger):
+                    cursor.execute(statement)
+    recount(connection)
+
+
+def uninstall(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for trigger in TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {trigger.name} ON {trigger.table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS newsdb_{trigger.name}()")
+        else:
+            for trigger in TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {trigger.name}")
+        for owner in OWNERS:
+            cursor.execute(f"DROP TABLE IF EXISTS {owner.counts}")
+
+
+def _sqlite_present(cursor) -> set[str]:
+    cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+    return {name for (name,) in cursor.fetchall()}
+
+
+def sqlite_triggers_drop(connection: BaseDatabaseWrapper) -> list[str]:
+    """SQLite, before a ``migrate`` that applies something: drop the count triggers (they name other tables, which
+    Django could then not rebuild); ``sqlite_triggers_install`` puts them back and counts again."""
+    if connection.vendor != "sqlite":
+        return []
+    with connection.cursor() as cursor:
+        present = _sqlite_present(cursor)
+        dropped = [trigger.name for trigger in TRIGGERS if trigger.name in present]
+        for name in dropped:
+            cursor.execute(f"DROP TRIGGER {name}")
+    return dropped
+
+
+def sqlite_triggers_install(connection: BaseDatabaseWrapper) -> list[str]:
+    """SQLite, after every ``migrate``: create the missing count triggers and, when one was missing, count every
+    row again. Nothing before the migration that made the tables, nor on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        return []
+    with connection.cursor() as cursor:
+        present = _sqlite_present(cursor)
+        if not all(owner.counts in present for owner in OWNERS):
+            return []
+        missing = [trigger for trigger in TRIGGERS if trigger.name not in present]
+        for trigger in missing:
+            cursor.execute(_sqlite_trigger_sql(trigger))
+    if missing:
+        recount(connection)
+    return [trigger.name for trigger in missing]
+
+
+def pg_triggers_disable(connection: BaseDatabaseWrapper, enable: bool = False) -> None:
+    """PostgreSQL: switch the count triggers off (or on again) in this transaction; the streamed first load copies
+    without them and calls ``recount`` once."""
+    action = "ENABLE" if enable else "DISABLE"
+    with connection.cursor() as cursor:
+        for trigger in TRIGGERS:
+            cursor.execute(f"ALTER TABLE {trigger.table} {action} TRIGGER {trigger.name}")

@@ -1,0 +1,190 @@
+"""The counts the database keeps for each company and person (``articles.counts_schema``) always equal what counting
+from scratch gives, whatever writes: the loader, the services (merge, deletes, proposals), plain ORM writes, raw SQL
+in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the suite on both)."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import Count, Q
+
+from articles import counts_schema
+from articles.choices import PROPOSAL_STATUSES, ParticipantRole, ReviewStatus
+from articles.models import (
+    Article,
+    Company,
+    CompanyCounts,
+    Event,
+    EventParticipant,
+    Figure,
+    Person,
+    PersonCounts,
+)
+from articles.services.articles import article_delete
+from articles.services.companies import company_delete, company_merge
+from articles.services.events import event_delete
+from articles.services.figures import figure_delete
+
+FACT = ~Q(status__in=sorted(PROPOSAL_STATUSES))
+
+
+def counted() -> dict[str, dict[str, tuple[int, ...]]]:
+    """Every company's and person's counts from scratch, through the ORM (not the triggers' SQL)."""
+    events = Event.objects.filter(FACT)
+    companies = {}
+    for company in Company.objects.all():
+        companies[company.slug] = (
+            Article.companies.through.objects.filter(company=company).count(),
+            EventParticipant.objects.filter(company=company, event__in=events).values("event").distinct().count(),
+            Figure.objects.filter(FACT, company=company).count(),
+        )
+    people = {}
+    for person in Person.objects.all():
+        people[person.slug] = (
+            Article.people.through.objects.filter(person=person).count(),
+            EventParticipant.objects.filter(person=person, event__in=events).values("event").distinct().count(),
+        )
+    return {"companies": companies, "people": people}
+
+
+def stored() -> dict[str, dict[str, tuple[int, ...]]]:
+    """What the lists read: the stored counts (zero without a row), and no row for a record that is gone."""
+    companies = {c.pk: c.slug for c in Company.objects.all()}
+    people = {p.pk: p.slug for p in Person.objects.all()}
+    rows = CompanyCounts.objects.values_list("company_id", "article_count", "event_count", "figure_count")
+    assert {row[0] for row in rows} <= set(companies), "a counts row outlived its company"
+    people_rows = PersonCounts.objects.values_list("person_id", "article_count", "event_count")
+    assert {row[0] for row in people_rows} <= set(people), "a counts row outlived its person"
+    by_company = {pk: tuple(rest) for pk, *rest in rows}
+    by_person = {pk: tuple(rest) for pk, *rest in people_rows}
+    return {
+        "companies": {slug: by_company.get(pk, (0, 0, 0)) for pk, slug in companies.items()},
+        "people": {slug: by_person.get(pk, (0, 0)) for pk, slug in people.items()},
+    }
+
+
+def assert_counts_right() -> None:
+    expected = counted()
+    assert stored() == expected
+    assert any(sum(values) for values in expected["companies"].values())  # never a vacuous comparison
+
+
+@pytest.fixture
+def editor(db):
+    return User.objects.create_superuser("counts-editor", "e@example.org", "x")
+
+
+@pytest.mark.django_db
+class TestStoredCounts:
+    def test_the_curated_load_is_counted(self, curated):
+        assert_counts_right()
+        bitmain = stored()["companies"]["bitmain"]
+        assert bitmain[0] >= 4 and bitmain[1] >= 10 and bitmain[2] >= 10, bitmain
+
+    def test_services_keep_them(self, curated, editor):
+        # A figure deleted, an event deleted, an article deleted (its events, figures and mentions go with it).
+        figure_delete(figure=Figure.objects.filter(company__slug="bitmain").first(), user=editor, reason="test")
+        event = Event.objects.filter(participants__company__slug="canaan").first()
+        event_delete(event=event, user=editor, reason="test")
+        assert_counts_right()
+        article_delete(article=Article.objects.order_by("published_on").first(), user=editor, reason="test")
+        assert_counts_right()
+
+    def test_a_merge_moves_them(self, curated, editor):
+        before = stored()["companies"]
+        survivor, duplicate = Company.objects.get(slug="bitmain"), Company.objects.get(slug="canaan")
+        company_merge(survivor=survivor, duplicates=[duplicate], user=editor, reason="test")
+        assert_counts_right()
+        after = stored()["companies"]
+        assert "canaan" not in after
+        # Articles and events that named both count once; figures all move.
+        assert after["bitmain"][2] == before["bitmain"][2] + before["canaan"][2]
+        assert after["bitmain"][0] <= before["bitmain"][0] + before["canaan"][0]
+        assert not CompanyCounts.objects.filter(company_id=duplicate.pk).exists()
+
+    def test_proposals_count_only_once_they_are_facts(self, curated):
+        figure = (
+            Figure.objects.filter(company__slug="bitmain").exclude(FACT).first()
+            or Figure.objects.filter(company__slug="bitmain").first()
+        )
+        before = stored()["companies"]["bitmain"][2]
+        Figure.objects.filter(pk=figure.pk).update(status=ReviewStatus.PROPOSED)
+        assert stored()["companies"]["bitmain"][2] == before - 1
+        Figure.objects.filter(pk=figure.pk).update(status=ReviewStatus.VERIFIED)
+        assert stored()["companies"]["bitmain"][2] == before
+        event = Event.objects.filter(participants__company__slug="bitmain").first()
+        Event.objects.filter(pk=event.pk).update(status=ReviewStatus.DISMISSED)
+        assert_counts_right()
+        Event.objects.filter(pk=event.pk).update(status=ReviewStatus.REPORTED)
+        assert_counts_right()
+
+    def test_an_event_counts_once_whatever_the_roles(self, curated):
+        event = Event.objects.filter(participants__company__slug="bitmain").first()
+        bitmain = Company.objects.get(slug="bitmain")
+        before = stored()["companies"]["bitmain"][1]
+        roles = set(event.participants.filter(company=bitmain).values_list("role", flat=True))
+        extra = next(role for role in ParticipantRole.values if role not in roles)
+        second = EventParticipant.objects.create(event=event, company=bitmain, role=extra)
+        assert stored()["companies"]["bitmain"][1] == before
+        EventParticipant.objects.filter(pk=second.pk).update(
+            role=next(r for r in ParticipantRole.values if r != extra and r not in roles)
+        )
+        assert stored()["companies"]["bitmain"][1] == before
+        second.delete()
+        assert stored()["companies"]["bitmain"][1] == before
+        # Moving every participation of the event to another company moves the event.
+        EventParticipant.objects.filter(event=event, company=bitmain).update(company=Company.objects.get(slug="canaan"))
+        assert_counts_right()
+
+    def test_rows_in_any_order_within_a_transaction(self, editor):
+        """Foreign keys are checked at commit: participants and mentions may come before their company or event,
+        and an event may go before its participants."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            article = Article.objects.create(slug="a1", title="A", body="Body.", published_on="2024-01-01")
+            cursor.execute("SELECT COALESCE(MAX(id), 0) + 1000 FROM articles_company")
+            (company_id,) = cursor.fetchone()
+            cursor.execute("SELECT COALESCE(MAX(id), 0) + 1000 FROM articles_event")
+            (event_id,) = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO articles_eventparticipant (event_id, company_id, role) VALUES (%s, %s, 'subject')",
+                [event_id, company_id],
+            )
+            cursor.execute(
+                "INSERT INTO articles_article_companies (article_id, company_id) VALUES (%s, %s)",
+                [article.pk, company_id],
+            )
+            Company.objects.create(id=company_id, slug="late", name="Late")
+            Event.objects.create(
+                id=event_id,
+                article=article,
+                key="e1",
+                title="E",
+                type="other",
+                date="2024-01-01",
+                quote="Body.",
+                quote_end=5,
+            )
+        assert stored()["companies"]["late"] == (1, 1, 0)
+        assert_counts_right()
+        with transaction.atomic():
+            Event.objects.filter(pk=event_id)._raw_delete(connection.alias)
+            assert stored()["companies"]["late"] == (1, 0, 0)
+            EventParticipant.objects.filter(event_id=event_id).delete()
+        assert stored()["companies"]["late"] == (1, 0, 0)
+        Article.companies.through.objects.filter(company_id=company_id).delete()
+        company_delete(company=Company.objects.get(slug="late"), user=editor, reason="test")
+        assert not CompanyCounts.objects.filter(company_id=company_id).exists()
+
+    def test_people(self, curated):
+        person = Person.objects.annotate(n=Count("participations")).filter(n__gt=0).first()
+        assert stored()["people"][person.slug][1] > 0
+        EventParticipant.objects.filter(person=person).delete()
+        Article.people.through.objects.filter(person=person).delete()
+        assert stored()["people"][person.slug] == (0, 0)
+        assert_counts_right()
+
+    def test_recount_repairs_them(self, curated):
+        CompanyCounts.objects.filter(company__slug="bitmain").update(article_count=999)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {counts_schema.COMPANY_COUNTS} (company_id) VALUES (-5)")
+        counts_schema.recount(connection)
+        assert_counts_right()
