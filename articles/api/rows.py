@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Expression, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,10 +63,10 @@ def _decimal(places: int) -> Callable[[decimal.Decimal | None], str | None]:
 
 @dataclass(frozen=True)
 class Column:
-    """One value of a row: ``name`` in the output, read from ``path`` (a ``.values()`` lookup)."""
+    """One value of a row: ``name`` in the output, read from ``path`` (a ``.values()`` lookup, or an expression)."""
 
     name: str
-    path: str
+    path: str | Expression
     convert: Callable[[Any], Any] | None = None
     #: ``path`` is a user (a foreign key): named as ``attribution`` names users for the request.
     user: bool = False
@@ -97,7 +97,10 @@ class Rows:
     page_view: str | None = None
 
     def paths(self) -> dict[str, F]:
-        paths = {f"_c{i}": F(column.path) for i, column in enumerate(self.columns)}
+        paths = {
+            f"_c{i}": F(column.path) if isinstance(column.path, str) else column.path
+            for i, column in enumerate(self.columns)
+        }
         for i, column in enumerate(self.columns):
             if column.user:
                 paths.update({f"_c{i}_{name}": F(f"{column.path}__{name}") for name in attribution.NAME_FIELDS})
@@ -357,12 +360,18 @@ ARTICLES = Rows(
     ),
 )
 
+# An event's article, by slug: a scalar subquery rather than a join, so that PostgreSQL reads it for the rows of the
+# page only, after sorting (it postpones a costly output column past Sort and Limit). A company's events
+# (?company=) are found through its participations and sorted: with a join, every one of them (600 at 100k
+# articles) fetched its article first; 5.5 -> 3.5 ms of database time a page.
+EVENT_ARTICLE = Subquery(Article.objects.filter(pk=OuterRef("article_id")).order_by().values("slug"))
+
 EVENTS = Rows(
     detail_view="event-detail",
     lookup="id",
     columns=(
         Column("id", "id"),
-        Column("article", "article__slug"),
+        Column("article", EVENT_ARTICLE),
         Column("key", "key"),
         Column("title", "title"),
         Column("summary", "summary"),
