@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -189,6 +190,7 @@ def main() -> None:
 
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # a scratch run: any key will do
     import django
 
     django.setup()
