@@ -101,6 +101,14 @@ class Trigger:
     when: str = ""  # a condition on OLD and NEW, in each dialect's spelling: {distinct} stands for IS DISTINCT FROM
 
 
+def _row_triggers(name: str, table: str, plus: str, minus: str, moved: str) -> Iterator[Trigger]:
+    """A row of ``table`` adds one (``plus``, on NEW) when inserted, takes one (``minus``, on OLD) when deleted,
+    and does both when an update changes what it counts for (``moved``)."""
+    yield Trigger(f"{name}_insert", table, "INSERT", (plus,))
+    yield Trigger(f"{name}_delete", table, "DELETE", (minus,))
+    yield Trigger(f"{name}_update", table, "UPDATE", (minus, plus), when=moved)
+
+
 def _triggers() -> Iterator[Trigger]:
     for owner in OWNERS:
         # The owner's row, counted from scratch (zero for a new company; right whatever came before it).
@@ -117,27 +125,12 @@ def _triggers() -> Iterator[Trigger]:
             (f"DELETE FROM {owner.counts} WHERE {owner.column} = OLD.id",),
         )
         # Articles that mention it.
-        yield Trigger(
-            f"{owner.counts}_mention_insert",
+        yield from _row_triggers(
+            f"{owner.counts}_mention",
             owner.mentions,
-            "INSERT",
-            (_add(owner, "article_count", "+", f"NEW.{owner.column}"),),
-        )
-        yield Trigger(
-            f"{owner.counts}_mention_delete",
-            owner.mentions,
-            "DELETE",
-            (_add(owner, "article_count", "-", f"OLD.{owner.column}"),),
-        )
-        yield Trigger(
-            f"{owner.counts}_mention_update",
-            owner.mentions,
-            "UPDATE",
-            (
-                _add(owner, "article_count", "-", f"OLD.{owner.column}"),
-                _add(owner, "article_count", "+", f"NEW.{owner.column}"),
-            ),
-            when=f"OLD.{owner.column} {{distinct}} NEW.{owner.column}",
+            _add(owner, "article_count", "+", f"NEW.{owner.column}"),
+            _add(owner, "article_count", "-", f"OLD.{owner.column}"),
+            moved=f"OLD.{owner.column} {{distinct}} NEW.{owner.column}",
         )
         # Events it takes part in: a participation counts when it is the owner's first in a fact.
         first = (
@@ -150,14 +143,12 @@ def _triggers() -> Iterator[Trigger]:
         )
         added = _add(owner, "event_count", "+", f"NEW.{owner.column}", f"{_event_counted('NEW.event_id')} AND {first}")
         removed = _add(owner, "event_count", "-", f"OLD.{owner.column}", f"{_event_counted('OLD.event_id')} AND {last}")
-        yield Trigger(f"{owner.counts}_participant_insert", "articles_eventparticipant", "INSERT", (added,))
-        yield Trigger(f"{owner.counts}_participant_delete", "articles_eventparticipant", "DELETE", (removed,))
-        yield Trigger(
-            f"{owner.counts}_participant_update",
+        yield from _row_triggers(
+            f"{owner.counts}_participant",
             "articles_eventparticipant",
-            "UPDATE",
-            (removed, added),
-            when=f"OLD.event_id {{distinct}} NEW.event_id OR OLD.{owner.column} {{distinct}} NEW.{owner.column}",
+            added,
+            removed,
+            moved=f"OLD.event_id {{distinct}} NEW.event_id OR OLD.{owner.column} {{distinct}} NEW.{owner.column}",
         )
         # An event that becomes a fact or stops being one (or arrives after, or leaves before, its participants).
         takers = (
@@ -198,14 +189,12 @@ def _triggers() -> Iterator[Trigger]:
             fact = f"{{row}}.status NOT IN {PROPOSALS}"
             plus = _add(owner, "figure_count", "+", "NEW.company_id", fact.format(row="NEW"))
             minus = _add(owner, "figure_count", "-", "OLD.company_id", fact.format(row="OLD"))
-            yield Trigger(f"{owner.counts}_figure_insert", "articles_figure", "INSERT", (plus,))
-            yield Trigger(f"{owner.counts}_figure_delete", "articles_figure", "DELETE", (minus,))
-            yield Trigger(
-                f"{owner.counts}_figure_update",
+            yield from _row_triggers(
+                f"{owner.counts}_figure",
                 "articles_figure",
-                "UPDATE",
-                (minus, plus),
-                when="OLD.company_id {distinct} NEW.company_id OR OLD.status {distinct} NEW.status",
+                plus,
+                minus,
+                moved="OLD.company_id {distinct} NEW.company_id OR OLD.status {distinct} NEW.status",
             )
 
 
