@@ -2,8 +2,11 @@
 from scratch gives, whatever writes: the loader, the services (merge, deletes, proposals), plain ORM writes, raw SQL
 in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the suite on both)."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
@@ -185,6 +188,18 @@ class TestStoredCounts:
     def test_recount_repairs_them(self, curated):
         CompanyCounts.objects.filter(company__slug="bitmain").update(article_count=999)
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {counts_schema.COMPANY_COUNTS} (company_id) VALUES (-5)")
-        counts_schema.recount(connection)
+            cursor.execute(f"INSERT INTO {counts_schema.COMPANY_COUNTS} (company_id) VALUES (-5)")  # nobody's
+            cursor.execute(f"DELETE FROM {counts_schema.COMPANY_COUNTS} WHERE company_id = %s", [company_id("canaan")])
+        out = io.StringIO()
+
+        call_command("recount", stdout=out)
+
+        companies, people = Company.objects.count(), Person.objects.count()
+        assert out.getvalue().strip() == f"Counted {companies} companies and {people} people; corrected 3 and 0."
         assert_counts_right()
+        call_command("recount", stdout=out)
+        assert out.getvalue().strip().endswith("corrected 0 and 0.")
+
+
+def company_id(slug: str) -> int:
+    return Company.objects.get(slug=slug).pk
