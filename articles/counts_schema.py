@@ -21,12 +21,21 @@ PL/pgSQL function). As with the search triggers (``search_schema``), SQLite's li
 ``migrate`` that applies anything drops them first and every ``migrate`` ends by creating the missing ones and
 counting again (``sqlite_triggers_drop``, ``sqlite_triggers_install``, from ``apps.py``). The streamed first load
 (``services.fixtures.first_load``) switches PostgreSQL's triggers off while it copies and counts once at its end
-(``pg_triggers_disable``, ``recount``). ``recount`` also repairs the tables, should anything ever bypass them.
+(``pg_triggers_disable``, ``recount``). ``recount`` (and ``manage.py recount``) also repairs the tables, should
+anything ever bypass them; on PostgreSQL a ``TRUNCATE`` of a counted table, which fires no row trigger, counts
+again by itself.
+
+Concurrency (PostgreSQL): whether an event counts for a company depends on the company's other participations in
+it, which another transaction may be adding or removing unseen; so each participation's trigger first locks its
+event (``FOR NO KEY UPDATE``), and the second writer counts once the first has committed
+(``tests/test_stored_counts.py`` interleaves two). A counts row is updated in place, so writers touching the same
+company wait for each other until commit; two that touch two companies in opposite orders can deadlock, and
+PostgreSQL then cancels one, which newsdb answers 503 with Retry-After (nothing of it is written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -99,14 +108,36 @@ class Trigger:
     operation: str  # INSERT, UPDATE or DELETE
     statements: tuple[str, ...]
     when: str = ""  # a condition on OLD and NEW, in each dialect's spelling: {distinct} stands for IS DISTINCT FROM
+    #: PostgreSQL only, before the statements: the row locks that serialize writers whose counts depend on each other
+    #: (SQLite has one writer at a time).
+    pg_locks: tuple[str, ...] = ()
 
 
-def _row_triggers(name: str, table: str, plus: str, minus: str, moved: str) -> Iterator[Trigger]:
+def _row_triggers(
+    name: str, table: str, plus: str, minus: str, moved: str, locks: Callable[[str], str] | None = None
+) -> Iterator[Trigger]:
     """A row of ``table`` adds one (``plus``, on NEW) when inserted, takes one (``minus``, on OLD) when deleted,
-    and does both when an update changes what it counts for (``moved``)."""
-    yield Trigger(f"{name}_insert", table, "INSERT", (plus,))
-    yield Trigger(f"{name}_delete", table, "DELETE", (minus,))
-    yield Trigger(f"{name}_update", table, "UPDATE", (minus, plus), when=moved)
+    and does both when an update changes what it counts for (``moved``). ``locks(row)`` gives the lock that row
+    (NEW or OLD) takes first, on PostgreSQL."""
+    lock = locks or (lambda row: "")
+    yield Trigger(f"{name}_insert", table, "INSERT", (plus,), pg_locks=tuple(filter(None, [lock("NEW")])))
+    yield Trigger(f"{name}_delete", table, "DELETE", (minus,), pg_locks=tuple(filter(None, [lock("OLD")])))
+    yield Trigger(
+        f"{name}_update",
+        table,
+        "UPDATE",
+        (minus, plus),
+        when=moved,
+        pg_locks=tuple(filter(None, [lock("OLD"), lock("NEW")])),
+    )
+
+
+def _event_lock(row: str) -> str:
+    """Whether an event counts for a company depends on its other participations, which a concurrent transaction
+    may be adding or removing unseen: each participation's trigger first locks its event (``FOR NO KEY UPDATE``,
+    which foreign key checks do not wait for), so that the second writer waits for the first to commit and then,
+    in its next statement's snapshot, sees its participation. The services lock the event anyway."""
+    return f"PERFORM 1 FROM articles_event WHERE id = {row}.event_id FOR NO KEY UPDATE"
 
 
 def _triggers() -> Iterator[Trigger]:
@@ -149,6 +180,7 @@ def _triggers() -> Iterator[Trigger]:
             added,
             removed,
             moved=f"OLD.event_id {{distinct}} NEW.event_id OR OLD.{owner.column} {{distinct}} NEW.{owner.column}",
+            locks=_event_lock,
         )
         # An event that becomes a fact or stops being one (or arrives after, or leaves before, its participants).
         takers = (
@@ -208,7 +240,7 @@ def _table_sql(owner: Owner) -> str:
 
 def _pg_trigger_sql(trigger: Trigger) -> list[str]:
     function = f"newsdb_{trigger.name}"
-    body = "; ".join(trigger.statements)
+    body = "; ".join((*trigger.pg_locks, *trigger.statements))
     when = f" WHEN ({trigger.when.format(distinct='IS DISTINCT FROM')})" if trigger.when else ""
     return [
         f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; RETURN NULL; END $$",
@@ -233,6 +265,31 @@ def recount_sql() -> list[str]:
     return statements
 
 
+#: PostgreSQL's TRUNCATE fires no row trigger: after one (Django's ``flush`` empties tables so), count again.
+TRUNCATED = (
+    "articles_company",
+    "articles_person",
+    "articles_article_companies",
+    "articles_article_people",
+    "articles_event",
+    "articles_eventparticipant",
+    "articles_figure",
+)
+
+
+def _pg_truncate_sql() -> list[str]:
+    body = "; ".join(recount_sql())
+    return [
+        "CREATE FUNCTION newsdb_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {body}; RETURN NULL; END $$",
+        *(
+            f"CREATE TRIGGER {table}_counts_truncated AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION newsdb_counts_truncated()"
+            for table in TRUNCATED
+        ),
+    ]
+
+
 def recount(connection: BaseDatabaseWrapper) -> None:
     with connection.cursor() as cursor:
         for statement in recount_sql():
@@ -248,6 +305,8 @@ def install(connection: BaseDatabaseWrapper) -> None:
             for trigger in TRIGGERS:
                 for statement in _pg_trigger_sql(trigger):
                     cursor.execute(statement)
+            for statement in _pg_truncate_sql():
+                cursor.execute(statement)
     recount(connection)
 
 
@@ -257,6 +316,9 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             for trigger in TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {trigger.name} ON {trigger.table}")
                 cursor.execute(f"DROP FUNCTION IF EXISTS newsdb_{trigger.name}()")
+            for table in TRUNCATED:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_counts_truncated ON {table}")
+            cursor.execute("DROP FUNCTION IF EXISTS newsdb_counts_truncated()")
         else:
             for trigger in TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {trigger.name}")

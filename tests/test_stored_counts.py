@@ -3,6 +3,8 @@ from scratch gives, whatever writes: the loader, the services (merge, deletes, p
 in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the suite on both)."""
 
 import io
+import threading
+import time
 
 import pytest
 from django.contrib.auth.models import User
@@ -26,6 +28,8 @@ from articles.services.articles import article_delete
 from articles.services.companies import company_delete, company_merge
 from articles.services.events import event_delete
 from articles.services.figures import figure_delete
+
+from .base import make_article, make_company, make_event
 
 FACT = ~Q(status__in=sorted(PROPOSAL_STATUSES))
 
@@ -203,3 +207,84 @@ class TestStoredCounts:
 
 def company_id(slug: str) -> int:
     return Company.objects.get(slug=slug).pk
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the in-memory SQLite test database locks whole tables across threads; CI runs this on PostgreSQL",
+)
+
+
+def _interleaved(first, second) -> None:
+    """A's write is done but not committed when B's starts; A commits once B is under way (or waiting)."""
+    a_wrote, b_started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run(write, before_commit=None) -> None:
+        try:
+            with transaction.atomic():
+                write()
+                if before_commit is not None:
+                    before_commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def a_waits_for_b() -> None:
+        a_wrote.set()
+        b_started.wait(10)
+        time.sleep(0.3)  # B's statement is now running, or waiting on A's locks
+
+    a = threading.Thread(target=run, args=(first, a_waits_for_b))
+    b = threading.Thread(target=run, args=(second,))
+    a.start()
+    assert a_wrote.wait(10)
+    b.start()
+    b_started.set()
+    a.join(20)
+    b.join(20)
+    assert not errors, errors
+
+
+@pytest.fixture
+def shared_event(transactional_db):
+    acme = make_company("acme")
+    event = make_event(make_article("race", companies=(acme,)), "deal")
+    return acme, event
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_adding_one_company_to_one_event_in_two_roles_count_it_once(shared_event):
+    acme, event = shared_event
+    _interleaved(
+        lambda: EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUBJECT),
+        lambda: EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUPPLIER),
+    )
+    assert EventParticipant.objects.filter(event=event, company=acme).count() == 2
+    assert stored()["companies"]["acme"] == (1, 1, 0)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_removing_both_roles_uncount_the_event(shared_event):
+    acme, event = shared_event
+    first = EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUBJECT)
+    second = EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUPPLIER)
+    assert stored()["companies"]["acme"] == (1, 1, 0)
+    _interleaved(
+        lambda: EventParticipant.objects.filter(pk=first.pk).delete(),
+        lambda: EventParticipant.objects.filter(pk=second.pk).delete(),
+    )
+    assert stored()["companies"]["acme"] == (1, 0, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE (Django deletes rows)")
+def test_a_truncate_counts_again(curated):
+    """TRUNCATE fires no row trigger (Django's flush empties tables so): a statement trigger counts again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the load's deferred key checks, before TRUNCATE
+        cursor.execute("TRUNCATE articles_article_companies")
+    assert_counts_right()
+    assert stored()["companies"]["bitmain"][0] == 0
