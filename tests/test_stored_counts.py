@@ -288,3 +288,42 @@ def test_a_truncate_counts_again(curated):
         cursor.execute("TRUNCATE articles_article_companies")
     assert_counts_right()
     assert stored()["companies"]["bitmain"][0] == 0
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_crossing_two_companies_one_is_cancelled_and_the_counts_stay_right(transactional_db):
+    """Counts rows are updated in place: writers touching two companies in opposite orders wait for each other.
+    PostgreSQL cancels one (a deadlock, OperationalError: newsdb answers 503 with Retry-After); nothing of the
+    cancelled one is written, and the counts match the rows."""
+    acme, bolt = make_company("acme"), make_company("bolt")
+    article = make_article("race", companies=(acme, bolt))
+    first, second = make_event(article, "first"), make_event(article, "second")
+    both_hold_one = threading.Barrier(2, timeout=10)
+    outcomes: dict[str, str] = {}
+
+    def write(name: str, event: Event, order: tuple[Company, Company]) -> None:
+        try:
+            with transaction.atomic():
+                EventParticipant.objects.create(event=event, company=order[0], role=ParticipantRole.SUBJECT)
+                both_hold_one.wait()
+                EventParticipant.objects.create(event=event, company=order[1], role=ParticipantRole.COUNTERPARTY)
+            outcomes[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[name] = type(exc).__name__
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=write, args=("A", first, (acme, bolt))),
+        threading.Thread(target=write, args=("B", second, (bolt, acme))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(outcomes.values()) == ["OperationalError", "ok"], outcomes
+    assert EventParticipant.objects.count() == 2  # the cancelled writer's first participation is gone too
+    assert_counts_right()
+    assert stored()["companies"]["acme"] == (1, 1, 0) == stored()["companies"]["bolt"]
