@@ -21,7 +21,7 @@ PL/pgSQL function). As with the search triggers (``search_schema``), SQLite's li
 ``migrate`` that applies anything drops them first and every ``migrate`` ends by creating the missing ones and
 counting again (``sqlite_triggers_drop``, ``sqlite_triggers_install``, from ``apps.py``). The streamed first load
 (``services.fixtures.first_load``) switches PostgreSQL's triggers off while it copies and counts once at its end
-(``pg_triggers_disable``, ``recount``). ``recount`` (and ``manage.py recount``) also repairs the tables, should
+(``pg_triggers_switch``, ``recount``). ``recount`` (and ``manage.py recount``) also repairs the tables, should
 anything ever bypass them; on PostgreSQL a ``TRUNCATE`` of a counted table, which fires no row trigger, counts
 again by itself.
 
@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .choices import PROPOSAL_STATUSES
+from .search_schema import sqlite_present
 
 COMPANY_COUNTS = "articles_company_counts"
 PERSON_COUNTS = "articles_person_counts"
@@ -114,22 +115,18 @@ class Trigger:
 
 
 def _row_triggers(
-    name: str, table: str, plus: str, minus: str, moved: str, locks: Callable[[str], str] | None = None
+    name: str, table: str, plus: str, minus: str, moved: str, lock: Callable[[str], str] | None = None
 ) -> Iterator[Trigger]:
     """A row of ``table`` adds one (``plus``, on NEW) when inserted, takes one (``minus``, on OLD) when deleted,
-    and does both when an update changes what it counts for (``moved``). ``locks(row)`` gives the lock that row
-    (NEW or OLD) takes first, on PostgreSQL."""
-    lock = locks or (lambda row: "")
-    yield Trigger(f"{name}_insert", table, "INSERT", (plus,), pg_locks=tuple(filter(None, [lock("NEW")])))
-    yield Trigger(f"{name}_delete", table, "DELETE", (minus,), pg_locks=tuple(filter(None, [lock("OLD")])))
-    yield Trigger(
-        f"{name}_update",
-        table,
-        "UPDATE",
-        (minus, plus),
-        when=moved,
-        pg_locks=tuple(filter(None, [lock("OLD"), lock("NEW")])),
-    )
+    and does both when an update changes what it counts for (``moved``). ``lock(row)`` is the lock that row (NEW
+    or OLD) takes first, on PostgreSQL."""
+
+    def locks(*rows: str) -> tuple[str, ...]:
+        return tuple(lock(row) for row in rows) if lock else ()
+
+    yield Trigger(f"{name}_insert", table, "INSERT", (plus,), pg_locks=locks("NEW"))
+    yield Trigger(f"{name}_delete", table, "DELETE", (minus,), pg_locks=locks("OLD"))
+    yield Trigger(f"{name}_update", table, "UPDATE", (minus, plus), when=moved, pg_locks=locks("OLD", "NEW"))
 
 
 def _event_lock(row: str) -> str:
@@ -180,7 +177,7 @@ def _triggers() -> Iterator[Trigger]:
             added,
             removed,
             moved=f"OLD.event_id {{distinct}} NEW.event_id OR OLD.{owner.column} {{distinct}} NEW.{owner.column}",
-            locks=_event_lock,
+            lock=_event_lock,
         )
         # An event that becomes a fact or stops being one (or arrives after, or leaves before, its participants).
         takers = (
@@ -326,18 +323,13 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {owner.counts}")
 
 
-def _sqlite_present(cursor) -> set[str]:
-    cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
-    return {name for (name,) in cursor.fetchall()}
-
-
 def sqlite_triggers_drop(connection: BaseDatabaseWrapper) -> list[str]:
     """SQLite, before a ``migrate`` that applies something: drop the count triggers (they name other tables, which
     Django could then not rebuild); ``sqlite_triggers_install`` puts them back and counts again."""
     if connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        present = _sqlite_present(cursor)
+        present = sqlite_present(cursor)
         dropped = [trigger.name for trigger in TRIGGERS if trigger.name in present]
         for name in dropped:
             cursor.execute(f"DROP TRIGGER {name}")
@@ -350,7 +342,7 @@ def sqlite_triggers_install(connection: BaseDatabaseWrapper) -> list[str]:
     if connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        present = _sqlite_present(cursor)
+        present = sqlite_present(cursor)
         if not all(owner.counts in present for owner in OWNERS):
             return []
         missing = [trigger for trigger in TRIGGERS if trigger.name not in present]
@@ -361,10 +353,10 @@ def sqlite_triggers_install(connection: BaseDatabaseWrapper) -> list[str]:
     return [trigger.name for trigger in missing]
 
 
-def pg_triggers_disable(connection: BaseDatabaseWrapper, enable: bool = False) -> None:
+def pg_triggers_switch(connection: BaseDatabaseWrapper, *, on: bool) -> None:
     """PostgreSQL: switch the count triggers off (or on again) in this transaction; the streamed first load copies
     without them and calls ``recount`` once."""
-    action = "ENABLE" if enable else "DISABLE"
+    action = "ENABLE" if on else "DISABLE"
     with connection.cursor() as cursor:
         for trigger in TRIGGERS:
             cursor.execute(f"ALTER TABLE {trigger.table} {action} TRIGGER {trigger.name}")

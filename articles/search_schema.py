@@ -441,7 +441,8 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(statement)
 
 
-def _sqlite_present(cursor) -> set[str]:
+def sqlite_present(cursor) -> set[str]:
+    """The names of SQLite's tables and triggers."""
     cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
     return {name for (name,) in cursor.fetchall()}
 
@@ -455,7 +456,7 @@ def sqlite_triggers_drop(connection: BaseDatabaseWrapper) -> list[str]:
     if connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        dropped = sorted(name for name in sqlite_triggers() if name in _sqlite_present(cursor))
+        dropped = sorted(name for name in sqlite_triggers() if name in sqlite_present(cursor))
         for name in dropped:
             cursor.execute(f"DROP TRIGGER {name}")
     return dropped
@@ -469,7 +470,7 @@ def sqlite_triggers_install(connection: BaseDatabaseWrapper) -> list[str]:
     if connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        present = _sqlite_present(cursor)
+        present = sqlite_present(cursor)
         if not all(fts in present for fts, *_ in SQLITE_INDEXES.values()):
             return []
         missing = {name: sql for name, sql in sqlite_triggers().items() if name not in present}

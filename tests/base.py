@@ -13,10 +13,12 @@
 - ``synthetic_data_set`` and ``write_synthetic_article``: a synthetic archive of any size for the loader's tests.
 - ``chromium_page``: a page in Debian's headless Chromium, driven by Playwright, for the browser tests.
 - ``serving``: waits until a server started in a subprocess is ready, and stops it after.
+- ``interleaved`` and ``postgresql_only``: two writers at once, on PostgreSQL.
 """
 
 import datetime
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +32,7 @@ import yaml
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.test import TestCase
 from django.urls import reverse
@@ -833,3 +835,45 @@ class ChangeLoggedFilterSetTests(FilterSetTests):
     def test_updated_since(self):
         params = {"updated_since": ["2022-01-01T00:00:00Z"]}  # inclusive: the change feed overlaps, never skips
         assert self.names(params) == self.stamped(lambda year: year + 1 >= 2022)
+
+
+def interleaved(first: Callable[[], Any], second: Callable[[], Any]) -> dict[str, str]:
+    """Two writers at once, each in its own transaction and connection (threads): A's write is done but not
+    committed when B's starts; A commits once B's statement is under way or waiting on A's locks, so B is judged
+    on what A left. Returns each writer's outcome ("A", "B"): "ok" or the exception's class name. Needs a
+    transactional test (``transaction=True``) and PostgreSQL (``postgresql_only``)."""
+    outcomes: dict[str, str] = {}
+    a_wrote, b_started = threading.Event(), threading.Event()
+
+    def run(name: str, write, before_commit=None) -> None:
+        try:
+            with transaction.atomic():
+                write()
+                if before_commit is not None:
+                    before_commit()
+            outcomes[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[name] = type(exc).__name__
+        finally:
+            connection.close()
+
+    def a_waits_for_b() -> None:
+        a_wrote.set()
+        b_started.wait(10)
+        time.sleep(0.3)  # B's statement is now running, or waiting on A's locks
+
+    a = threading.Thread(target=run, args=("A", first, a_waits_for_b))
+    b = threading.Thread(target=run, args=("B", second))
+    a.start()
+    assert a_wrote.wait(10)
+    b.start()
+    b_started.set()
+    a.join(20)
+    b.join(20)
+    return outcomes
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the in-memory SQLite test database locks whole tables across threads; CI runs this on PostgreSQL",
+)

@@ -2,14 +2,11 @@
 unless an editor asks; an editor's decision goes through the write path and is in the history with the reason."""
 
 import datetime
-import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from articles.choices import EventStatus, ReviewStatus
@@ -27,10 +24,12 @@ from .base import (
     FUNDING_QUOTE,
     HEARING_QUOTE,
     PRICE_QUOTE,
+    interleaved,
     make_article,
     make_company,
     make_event,
     make_figure,
+    postgresql_only,
     token_client,
 )
 
@@ -282,47 +281,6 @@ def test_deleting_a_proposal_leaves_no_tombstone_in_the_public_feed(records, edi
 # -- Two editors deciding the same proposal at once ------------------------------------------------------------
 
 
-def _decide_while_another_holds_the_row(first, second) -> dict:
-    """Editor A's decision holds the proposal's row (its transaction has locked it and not committed) when editor
-    B, who loaded the proposal before A decided, sends B's; B's waits for A's commit, then is judged on what A
-    left. Returns each editor's outcome: "ok" or the exception's class name."""
-    outcomes: dict[str, str] = {}
-    a_holds_the_row, b_is_waiting = threading.Event(), threading.Event()
-
-    def run(name: str, decide, before_commit=None) -> None:
-        try:
-            with transaction.atomic():
-                decide()
-                if before_commit is not None:
-                    before_commit()
-            outcomes[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
-            outcomes[name] = type(exc).__name__
-        finally:
-            connection.close()
-
-    def a_waits_for_b() -> None:
-        a_holds_the_row.set()
-        b_is_waiting.wait(10)
-        time.sleep(0.3)  # B's statement is now queued on the row lock
-
-    a = threading.Thread(target=run, args=("A", first, a_waits_for_b))
-    b = threading.Thread(target=run, args=("B", second))
-    a.start()
-    assert a_holds_the_row.wait(10)
-    b.start()
-    b_is_waiting.set()
-    a.join(20)
-    b.join(20)
-    return outcomes
-
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="the in-memory SQLite test database locks whole tables across threads; CI runs this on PostgreSQL",
-)
-
-
 @pytest.fixture
 def race(transactional_db):
     """A proposal both editors have loaded (their desks show it proposed, at the same version)."""
@@ -338,7 +296,7 @@ def race(transactional_db):
 @pytest.mark.django_db(transaction=True)
 def test_a_rejection_sent_while_another_editor_accepts_is_refused_and_the_fact_stays(race):
     proposal, alices, bobs, alice, bob = race
-    outcomes = _decide_while_another_holds_the_row(
+    outcomes = interleaved(
         lambda: proposal_accept(record=alices, user=alice, reason="checked"),
         lambda: proposal_reject(record=bobs, user=bob, reason="wrong"),
     )
@@ -357,7 +315,7 @@ def test_a_rejection_sent_while_another_editor_accepts_is_refused_and_the_fact_s
 @pytest.mark.django_db(transaction=True)
 def test_two_desks_deciding_the_same_version_one_wins_and_the_other_is_told_it_is_stale(race):
     proposal, alices, bobs, alice, bob = race
-    outcomes = _decide_while_another_holds_the_row(
+    outcomes = interleaved(
         lambda: proposal_reject(record=alices, user=alice, reason="not in the text", expected_version=1),
         lambda: proposal_accept(record=bobs, user=bob, reason="fine", expected_version=1),
     )

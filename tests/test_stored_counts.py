@@ -4,7 +4,6 @@ in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the su
 
 import io
 import threading
-import time
 
 import pytest
 from django.contrib.auth.models import User
@@ -29,7 +28,7 @@ from articles.services.companies import company_delete, company_merge
 from articles.services.events import event_delete
 from articles.services.figures import figure_delete
 
-from .base import make_article, make_company, make_event
+from .base import interleaved, make_article, make_company, make_event, postgresql_only
 
 FACT = ~Q(status__in=sorted(PROPOSAL_STATUSES))
 
@@ -209,44 +208,6 @@ def company_id(slug: str) -> int:
     return Company.objects.get(slug=slug).pk
 
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="the in-memory SQLite test database locks whole tables across threads; CI runs this on PostgreSQL",
-)
-
-
-def _interleaved(first, second) -> None:
-    """A's write is done but not committed when B's starts; A commits once B is under way (or waiting)."""
-    a_wrote, b_started = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def run(write, before_commit=None) -> None:
-        try:
-            with transaction.atomic():
-                write()
-                if before_commit is not None:
-                    before_commit()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    def a_waits_for_b() -> None:
-        a_wrote.set()
-        b_started.wait(10)
-        time.sleep(0.3)  # B's statement is now running, or waiting on A's locks
-
-    a = threading.Thread(target=run, args=(first, a_waits_for_b))
-    b = threading.Thread(target=run, args=(second,))
-    a.start()
-    assert a_wrote.wait(10)
-    b.start()
-    b_started.set()
-    a.join(20)
-    b.join(20)
-    assert not errors, errors
-
-
 @pytest.fixture
 def shared_event(transactional_db):
     acme = make_company("acme")
@@ -258,10 +219,11 @@ def shared_event(transactional_db):
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_adding_one_company_to_one_event_in_two_roles_count_it_once(shared_event):
     acme, event = shared_event
-    _interleaved(
+    outcomes = interleaved(
         lambda: EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUBJECT),
         lambda: EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUPPLIER),
     )
+    assert outcomes == {"A": "ok", "B": "ok"}
     assert EventParticipant.objects.filter(event=event, company=acme).count() == 2
     assert stored()["companies"]["acme"] == (1, 1, 0)
 
@@ -273,10 +235,11 @@ def test_two_writers_removing_both_roles_uncount_the_event(shared_event):
     first = EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUBJECT)
     second = EventParticipant.objects.create(event=event, company=acme, role=ParticipantRole.SUPPLIER)
     assert stored()["companies"]["acme"] == (1, 1, 0)
-    _interleaved(
+    outcomes = interleaved(
         lambda: EventParticipant.objects.filter(pk=first.pk).delete(),
         lambda: EventParticipant.objects.filter(pk=second.pk).delete(),
     )
+    assert outcomes == {"A": "ok", "B": "ok"}
     assert stored()["companies"]["acme"] == (1, 0, 0)
 
 
