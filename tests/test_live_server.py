@@ -394,3 +394,26 @@ def test_a_csv_export_is_served(live_server, figure):
     header, row = reply.body.decode().splitlines()[:2]
     assert "as_reported" in header.split(",")
     assert "$742.7 million" in row
+
+
+# --- (g) The counts the companies list shows follow writes made through the real server ---
+
+
+def test_writes_through_the_server_move_the_companies_counts(live_server, token, article):
+    def counts(slug: str) -> tuple[int, int, int]:
+        reply = call("GET", f"{live_server.url}/api/companies/?slug={slug}")
+        assert reply.status == 200, str(reply)
+        [row] = reply.json()["results"]
+        return row["article_count"], row["event_count"], row["figure_count"]
+
+    assert counts("bitmain") == counts("canaan") == (1, 0, 0)
+    event = call("POST", f"{live_server.url}/api/events/", token=token, body=EVENT_PAYLOAD)
+    assert event.status == 201, str(event)
+    figure = call("POST", f"{live_server.url}/api/figures/", token=token, body=FIGURE_PAYLOAD)
+    assert figure.status == 201, str(figure)
+    assert counts("bitmain") == (1, 1, 1)
+    assert counts("canaan") == (1, 1, 0)
+
+    gone = call("DELETE", figure.headers["Location"], token=token, headers={"If-Match": figure.headers["ETag"]})
+    assert gone.status == 204, str(gone)
+    assert counts("bitmain") == (1, 1, 0)
