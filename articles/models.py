@@ -433,6 +433,29 @@ class EventParticipant(models.Model):
         return f"{self.company or self.person} ({self.role})"
 
 
+class CompanyEvent(models.Model):
+    """A company's events in date order: one row per company and event it takes part in (in any role), with the
+    event's date, kept by the database's triggers (``articles.counts_schema``), never written by Django. The events
+    list joins it for ``?company=X``, on the event and its date, so that a page reads its rows from the index
+    ``(company_id, date, event_id)`` instead of sorting all the company's events (unmanaged, like the counts)."""
+
+    pk = models.CompositePrimaryKey("event", "company")
+    event = models.ForeignKey(
+        Event, on_delete=models.DO_NOTHING, db_constraint=False, related_name="company_events", editable=False
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", editable=False
+    )
+    date = models.DateField(editable=False)
+
+    class Meta:
+        managed = False
+        db_table = "articles_company_event"
+
+    def __str__(self) -> str:
+        return f"{self.company_id} in {self.event_id} ({self.date})"
+
+
 class Figure(Quoted):
     """A number an article states, as the article states it and as a value, with its period and review."""
 

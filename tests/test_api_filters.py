@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from articles.models import Company, Event, Figure
+from articles.choices import ParticipantRole
+from articles.models import Company, Event, EventParticipant, Figure
 
 ALL = {"limit": 1000}
 
@@ -80,6 +81,31 @@ class TestCurated:
         assert response.status_code == 200 and response.json()["results"]
         assert len(filtered) == len(plain)
 
+    def test_each_companys_events_in_date_order(self, api):
+        """?company=X with one company reads its events through articles_company_event; every company's list is
+        the events it takes part in, in date order, then id, and backwards with
+        ordering=-date (ties by id), and the same page by page with a cursor."""
+        listed = Event.objects.all()  # the default manager leaves proposals out, as the list does
+        companies = Company.objects.filter(participations__isnull=False).distinct()
+        for company in companies:
+            events = listed.filter(participants__company=company).distinct()
+            expected = list(events.order_by("date", "id").values_list("id", flat=True))
+            found = slugs(api.get("/api/events/", {"company": company.slug, **ALL}), "id")
+            assert found == expected, company.slug
+            backwards = slugs(api.get("/api/events/", {"company": company.slug, "ordering": "-date", **ALL}), "id")
+            assert backwards == list(events.order_by("-date", "id").values_list("id", flat=True)), company.slug
+        assert companies.count() >= 20
+        seen, url, params = [], "/api/events/", {"company": "bitmain", "cursor": "", "limit": 7}
+        while url:
+            page = api.get(url, params).json()
+            seen += [row["id"] for row in page["results"]]
+            url, params = page["next"], None
+        assert seen == slugs(api.get("/api/events/", {"company": "bitmain", **ALL}), "id") and len(seen) > 14
+        # Two companies, or a role: the events of any of them, each once.
+        both = slugs(api.get("/api/events/", {"company": ["bitmain", "canaan"], **ALL}), "id")
+        either = listed.filter(participants__company__slug__in=["bitmain", "canaan"]).distinct()
+        assert both == list(either.order_by("date", "id").values_list("id", flat=True))
+
     def test_value_overlaps_finds_a_range_whose_top_reaches_the_bound(self, api):
         prepayments = {"metric": "prepayment", "company": "bitmain", **ALL}
         reaching = api.get("/api/figures/", {**prepayments, "value_overlaps": "700000000,"}).json()["results"]
@@ -134,3 +160,19 @@ class TestCurated:
         last_first = slugs(api.get("/api/figures/", {"article": article, "ordering": "-quote_start", **ALL}), "id")
         assert last_first == list(figures.order_by("-quote_start", "id").values_list("id", flat=True))
         assert last_first != expected[::-1]
+
+
+@pytest.mark.django_db
+def test_a_company_in_two_roles_lists_the_event_once(curated, api):
+    """A second role in an event adds no row to the company's events; the list shows the event once, then drops it
+    with the last role."""
+    bitmain = Company.objects.get(slug="bitmain")
+    before = slugs(api.get("/api/events/", {"company": "bitmain", **ALL}), "id")
+    event = Event.objects.get(pk=before[len(before) // 2])
+    roles = set(event.participants.filter(company=bitmain).values_list("role", flat=True))
+    extra = next(role for role in ParticipantRole.values if role not in roles)
+    EventParticipant.objects.create(event=event, company=bitmain, role=extra)
+    assert slugs(api.get("/api/events/", {"company": "bitmain", **ALL}), "id") == before
+    assert slugs(api.get("/api/events/", {"company": "bitmain", "role": extra, **ALL}), "id") == [event.pk]
+    event.participants.filter(company=bitmain).delete()
+    assert slugs(api.get("/api/events/", {"company": "bitmain", **ALL}), "id") == [e for e in before if e != event.pk]

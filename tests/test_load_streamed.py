@@ -14,6 +14,7 @@ from articles.models import (
     Article,
     Company,
     CompanyCounts,
+    CompanyEvent,
     Event,
     EventParticipant,
     Figure,
@@ -69,6 +70,9 @@ def snapshot() -> dict:
         CompanyCounts.objects.values_list("company__slug", "article_count", "event_count", "figure_count")
     )
     result["person counts"] = sorted(PersonCounts.objects.values_list("person__slug", "article_count", "event_count"))
+    result["company events"] = sorted(
+        CompanyEvent.objects.values_list("event__article__slug", "event__key", "company__slug", "date")
+    )
     return result
 
 
@@ -143,6 +147,7 @@ def test_a_streamed_first_load_writes_what_the_careful_path_writes(tmp_path, mon
     assert snapshot() == careful
     # Each of the seven synthetic articles names acme, with one event and one figure about it.
     assert ("acme", 7, 7, 7) in careful["company counts"]
+    assert len([row for row in careful["company events"] if row[2] == "acme"]) == 7
     assert report.counts["articles"].created == Article.objects.count() > 7
     assert report.counts["figures"].created == Figure.objects.count()
     again = fixtures_load(paths=[folder], full=True)  # the bookkeeping is the careful path's: nothing to do

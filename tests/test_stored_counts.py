@@ -2,6 +2,7 @@
 from scratch gives, whatever writes: the loader, the services (merge, deletes, proposals), plain ORM writes, raw SQL
 in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the suite on both)."""
 
+import datetime
 import io
 import threading
 
@@ -17,6 +18,7 @@ from articles.models import (
     Article,
     Company,
     CompanyCounts,
+    CompanyEvent,
     Event,
     EventParticipant,
     Figure,
@@ -68,10 +70,20 @@ def stored() -> dict[str, dict[str, tuple[int, ...]]]:
     }
 
 
+def company_events() -> set[tuple[int, int, object]]:
+    """Each company's events with their dates, from scratch, through the ORM (any role, any status)."""
+    rows = EventParticipant.objects.filter(company__isnull=False).values_list("event_id", "company_id", "event__date")
+    return set(rows)
+
+
 def assert_counts_right() -> None:
     expected = counted()
     assert stored() == expected
     assert any(sum(values) for values in expected["companies"].values())  # never a vacuous comparison
+    # The table the events list reads a company's events from, in date order.
+    rows = set(CompanyEvent.objects.values_list("event_id", "company_id", "date"))
+    assert rows == company_events() and rows
+    assert counts_schema.company_events_wrong(connection) == 0
 
 
 @pytest.fixture
@@ -141,6 +153,12 @@ class TestStoredCounts:
         EventParticipant.objects.filter(event=event, company=bitmain).update(company=Company.objects.get(slug="canaan"))
         assert_counts_right()
 
+    def test_an_event_moved_to_another_day_moves_in_its_companies_rows(self, curated):
+        event = Event.objects.filter(participants__company__slug="bitmain", end_date__isnull=True).first()
+        Event.objects.filter(pk=event.pk).update(date="2031-01-01", date_latest="2031-01-01")
+        assert CompanyEvent.objects.get(event=event, company__slug="bitmain").date == datetime.date(2031, 1, 1)
+        assert_counts_right()
+
     def test_rows_in_any_order_within_a_transaction(self, editor):
         """Foreign keys are checked at commit: participants and mentions may come before their company or event,
         and an event may go before its participants."""
@@ -193,15 +211,30 @@ class TestStoredCounts:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {counts_schema.COMPANY_COUNTS} (company_id) VALUES (-5)")  # nobody's
             cursor.execute(f"DELETE FROM {counts_schema.COMPANY_COUNTS} WHERE company_id = %s", [company_id("canaan")])
+            # A company's events: one row missing, one with another date, one of nobody's.
+            companies_events = counts_schema.COMPANY_EVENTS
+            cursor.execute(f"DELETE FROM {companies_events} WHERE company_id = %s", [company_id("canaan")])
+            cursor.execute(
+                f"UPDATE {companies_events} SET date = '1999-01-01' WHERE company_id = %s", [company_id("bitmain")]
+            )
+            cursor.execute(f"INSERT INTO {companies_events} (event_id, company_id, date) VALUES (-1, -5, '2020-01-01')")
+        wrong = counts_schema.company_events_wrong(connection)
+        canaan_events = EventParticipant.objects.filter(company__slug="canaan").values("event").distinct().count()
+        bitmain_events = EventParticipant.objects.filter(company__slug="bitmain").values("event").distinct().count()
+        assert wrong == canaan_events + 2 * bitmain_events + 1  # a changed date is a row missing and a row extra
         out = io.StringIO()
 
         call_command("recount", stdout=out)
 
         companies, people = Company.objects.count(), Person.objects.count()
-        assert out.getvalue().strip() == f"Counted {companies} companies and {people} people; corrected 3 and 0."
+        assert out.getvalue().strip() == (
+            f"Counted {companies} companies and {people} people; corrected 3 and 0. "
+            f"Each company's events: {wrong} rows corrected."
+        )
         assert_counts_right()
+        out = io.StringIO()
         call_command("recount", stdout=out)
-        assert out.getvalue().strip().endswith("corrected 0 and 0.")
+        assert out.getvalue().strip().endswith("corrected 0 and 0. Each company's events: 0 rows corrected.")
 
 
 def company_id(slug: str) -> int:
@@ -226,6 +259,7 @@ def test_two_writers_adding_one_company_to_one_event_in_two_roles_count_it_once(
     assert outcomes == {"A": "ok", "B": "ok"}
     assert EventParticipant.objects.filter(event=event, company=acme).count() == 2
     assert stored()["companies"]["acme"] == (1, 1, 0)
+    assert list(CompanyEvent.objects.filter(company=acme).values_list("event_id", "date")) == [(event.pk, event.date)]
 
 
 @postgresql_only
@@ -241,6 +275,7 @@ def test_two_writers_removing_both_roles_uncount_the_event(shared_event):
     )
     assert outcomes == {"A": "ok", "B": "ok"}
     assert stored()["companies"]["acme"] == (1, 0, 0)
+    assert not CompanyEvent.objects.filter(company=acme).exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE (Django deletes rows)")

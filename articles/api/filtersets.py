@@ -7,6 +7,7 @@ A repeated parameter means OR, different parameters AND. See ``filters`` for how
 from collections.abc import Collection
 
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -253,8 +254,14 @@ class EventFilterSet(BaseFilterSet):
     def filter_participants(self, queryset, name, value):
         if not value:  # an empty model choice arrives as an empty queryset, which django-filter does not skip
             return queryset
-        participants = EventParticipant.objects.filter(**{f"{name.split('__')[1]}__in": value})
+        field = name.split("__")[1]
         roles = self.form.cleaned_data.get("role")
+        if field == "company" and len(value) == 1 and not roles:
+            # One company, in any role: a join on its row of each event (one per event: no duplicates) and on the
+            # event's date, through which PostgreSQL reads the company's events in date order from an index and
+            # stops after a page (models.CompanyEvent), instead of fetching all of them to sort them.
+            return queryset.filter(company_events__company=value[0], company_events__date=F("date"))
+        participants = EventParticipant.objects.filter(**{f"{field}__in": value})
         if roles:
             participants = participants.filter(role__in=roles)
         return queryset.filter(pk__in=participants.values("event_id"))

@@ -1,4 +1,5 @@
-"""``manage.py recount``: count every company's and person's articles, events and figures again.
+"""``manage.py recount``: count every company's and person's articles, events and figures again, and rebuild the
+table of each company's events in date order (``articles_company_event``) the events list reads.
 
 The counts the lists show are kept by database triggers (``articles.counts_schema``); nothing newsdb does bypasses
 them. Should raw SQL ever have (a restore of some tables only, two writers adding one company to one event in two
@@ -34,10 +35,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             before = _snapshot()
+            wrong = counts_schema.company_events_wrong(connection)
             counts_schema.recount(connection)
             after = _snapshot()
         corrected = {kind: _corrected(before[kind], after[kind]) for kind in after}
         self.stdout.write(
             f"Counted {len(after['companies'])} companies and {len(after['people'])} people; "
-            f"corrected {corrected['companies']} and {corrected['people']}."
+            f"corrected {corrected['companies']} and {corrected['people']}. "
+            f"Each company's events: {wrong} rows corrected."
         )
