@@ -10,6 +10,7 @@
 """
 
 import csv
+import datetime
 import io
 import json
 
@@ -73,6 +74,29 @@ class TestListRowsAreTheSerializersOutput:
             # The list serializer (not the detail one) names the same fields in the same order.
             assert list(row) == list(want), resource
             assert row == want, (resource, row["id"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        (datetime.datetime(2024, 1, 1, 9, 30, tzinfo=datetime.UTC), "2024-01-01T09:30:00Z"),
+        (datetime.datetime(2024, 1, 1, 9, 30, 5, 500, tzinfo=datetime.UTC), "2024-01-01T09:30:05.000500Z"),
+        (datetime.datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC), "0999-12-31T23:59:59.999999Z"),
+    ],
+)
+def test_a_list_writes_timestamps_as_the_serializer_does(client, stored, written):
+    """Lists read timestamps as text PostgreSQL writes (``rows.UtcText``), and SQLite's as datetimes: the same
+    text either way, with or without microseconds."""
+    figure = make_figure(make_article("stamps", companies=[make_company("acme")]), "f")
+    Figure.objects.filter(pk=figure.pk).update(created_at=stored, updated_at=stored, reviewed_at=stored)
+    [row] = client.get("/api/figures/").json()["results"]
+    assert row["created_at"] == row["updated_at"] == row["reviewed_at"] == written
+    figure.refresh_from_db()
+    request = Request(APIRequestFactory().get("/api/figures/"))
+    assert row == dict(FigureSerializer(figure, context={"request": request}).data)
+    jsonl = json.loads(streamed(client.get("/api/figures/", {"format": "jsonl"})))
+    assert jsonl["created_at"] == written
 
 
 @pytest.mark.django_db

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Expression, F, OuterRef, QuerySet, Subquery
+from django.db import connections
+from django.db.models import CharField, Expression, F, Func, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,10 +47,33 @@ def _datetime_utc(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.UTC).isoformat()[:-6] + "Z"
 
 
-def _converters(columns: Sequence["Column"]) -> list[Callable[[Any], Any] | None]:
-    """Each column's converter for this request (``_datetime`` becomes ``_datetime_utc`` in UTC)."""
+def _utc_text(value: str | None) -> str | None:
+    # _datetime in UTC, from the text PostgreSQL wrote (``UtcText``): as Python writes it, without ".000000".
+    if value is None:
+        return None
+    return value[:-8] + "Z" if value.endswith(".000000Z") else value
+
+
+class UtcText(Func):
+    """A timestamp as the API writes it in UTC (``2024-01-01T09:30:00.123456Z``), written by PostgreSQL: reading it
+    as a ``datetime`` (Django's loader is Python: 3 µs each) and writing it out again cost a tenth of a list page's
+    CPU time (two per row)."""
+
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    output_field = CharField()
+
+
+def _utc_as_text(queryset: QuerySet) -> bool:
+    """Whether datetimes are read as text (``UtcText``): on PostgreSQL, when the current time zone is UTC."""
+    return connections[queryset.db].vendor == "postgresql" and timezone.get_current_timezone_name() == "UTC"
+
+
+def _converters(columns: Sequence["Column"], utc_text: bool = False) -> list[Callable[[Any], Any] | None]:
+    """Each column's converter for this request (``_datetime`` becomes ``_datetime_utc`` in UTC, or ``_utc_text``
+    when PostgreSQL writes the text)."""
     utc = timezone.get_current_timezone_name() == "UTC"
-    return [_datetime_utc if utc and c.convert is _datetime else c.convert for c in columns]
+    fast = _utc_text if utc_text else _datetime_utc
+    return [fast if utc and c.convert is _datetime else c.convert for c in columns]
 
 
 def _decimal(places: int) -> Callable[[decimal.Decimal | None], str | None]:
@@ -96,11 +120,15 @@ class Rows:
     #: The record's public page (``page_url``), addressed by the same lookup; None for records without one.
     page_view: str | None = None
 
-    def paths(self) -> dict[str, F]:
+    def paths(self, utc_text: bool = False) -> dict[str, F]:
         paths = {
             f"_c{i}": F(column.path) if isinstance(column.path, str) else column.path
             for i, column in enumerate(self.columns)
         }
+        if utc_text:
+            for i, column in enumerate(self.columns):
+                if column.convert is _datetime:
+                    paths[f"_c{i}"] = UtcText(paths[f"_c{i}"])
         for i, column in enumerate(self.columns):
             if column.user:
                 paths.update({f"_c{i}_{name}": F(f"{column.path}__{name}") for name in attribution.NAME_FIELDS})
@@ -120,24 +148,29 @@ class Rows:
 
     def read(self, queryset: QuerySet, request, extra: dict[str, str] | None = None) -> list[dict]:
         """The rows of one page (``queryset`` is already sliced); ``extra`` adds lookups under given names."""
-        paths = self.paths()
+        utc_text = _utc_as_text(queryset)
+        paths = self.paths(utc_text)
         raw = list(queryset.values(**paths, **{name: F(path) for name, path in (extra or {}).items()}))
-        return self._build(raw, self.url_prefix(request), extra or {}, usernames=attribution.sees_usernames(request))
+        usernames = attribution.sees_usernames(request)
+        return self._build(raw, self.url_prefix(request), extra or {}, usernames=usernames, utc_text=utc_text)
 
     def stream(self, queryset: QuerySet, request, chunk_size: int = 2000) -> Iterator[dict]:
         """Every row of ``queryset``, read through a server-side cursor in chunks; memory stays flat."""
         prefix = self.url_prefix(request)
         usernames = attribution.sees_usernames(request)
+        utc_text = _utc_as_text(queryset)
         chunk: list[dict] = []
-        for row in queryset.values(**self.paths()).iterator(chunk_size=chunk_size):
+        for row in queryset.values(**self.paths(utc_text)).iterator(chunk_size=chunk_size):
             chunk.append(row)
             if len(chunk) == chunk_size:
-                yield from self._build(chunk, prefix, {}, usernames=usernames)
+                yield from self._build(chunk, prefix, {}, usernames=usernames, utc_text=utc_text)
                 chunk = []
         if chunk:
-            yield from self._build(chunk, prefix, {}, usernames=usernames)
+            yield from self._build(chunk, prefix, {}, usernames=usernames, utc_text=utc_text)
 
-    def _build(self, raw: list[dict], prefix: str, extra: dict[str, str], *, usernames: bool = False) -> list[dict]:
+    def _build(
+        self, raw: list[dict], prefix: str, extra: dict[str, str], *, usernames: bool = False, utc_text: bool = False
+    ) -> list[dict]:
         # Each row starts as the raw values in output order (one itemgetter and one dict, both in C); then only the
         # values to convert, the addresses and the lists are replaced, which keeps their places.
         if not raw:
@@ -152,7 +185,7 @@ class Rows:
         names = (*self.order, *extra)
         converted = [
             (column.name, f"_c{i}", convert)
-            for i, (column, convert) in enumerate(zip(self.columns, _converters(self.columns), strict=True))
+            for i, (column, convert) in enumerate(zip(self.columns, _converters(self.columns, utc_text), strict=True))
             if convert is not None and not column.user
         ]
         users = [(column.name, f"_c{i}") for i, column in enumerate(self.columns) if column.user]
