@@ -228,6 +228,8 @@ class Article(Record):
 
     slug = models.SlugField(max_length=150, unique=True)
     title = models.CharField(max_length=300)
+    # No index of its own (db_index=False, as on the other foreign keys below whose column leads another index):
+    # article_publisher_order (publisher_id, ...) serves every lookup by publisher. Each index costs every write.
     publisher = models.ForeignKey(
         Company,
         null=True,
@@ -235,6 +237,7 @@ class Article(Record):
         on_delete=models.PROTECT,
         related_name="published_articles",
         help_text="Empty when the publisher is unknown.",
+        db_index=False,
     )
     authors = models.JSONField(default=list, blank=True, help_text="Author names as the article gives them.")
     published_on = models.DateField(help_text="With month or year precision, the first day of that period.")
@@ -333,7 +336,8 @@ class Quoted(Record):
 class Event(Quoted):
     """Something that happened, dated with its precision, with the companies and people involved."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="events")
+    # Served by the unique (article, key).
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="events", db_index=False)
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
     type = models.CharField(max_length=30, choices=EventType.choices)
@@ -402,9 +406,15 @@ class Event(Quoted):
 class EventParticipant(models.Model):
     """A company or a person taking part in an event, in a role."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participants")
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="participations")
+    # Served by the unique (event, company, role) and (event, person, role), and by participant_company_event and
+    # participant_person_event.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participants", db_index=False)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="participations", db_index=False
+    )
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="participations", db_index=False
+    )
     role = models.CharField(max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.SUBJECT)
 
     class Meta:
@@ -459,7 +469,8 @@ class CompanyEvent(models.Model):
 class Figure(Quoted):
     """A number an article states, as the article states it and as a value, with its period and review."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="figures")
+    # Served by the unique (article, key) and by figure_company_metric (company, metric).
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="figures", db_index=False)
     company = models.ForeignKey(
         Company,
         null=True,
@@ -467,6 +478,7 @@ class Figure(Quoted):
         on_delete=models.PROTECT,
         related_name="figures",
         help_text="The company the number is about; empty when it is about something else (see subject).",
+        db_index=False,
     )
     subject = models.CharField(
         max_length=200, blank=True, help_text='What the number is about, e.g. "Bitcoin price" or "Q1 2019 revenue".'
