@@ -35,7 +35,14 @@ def History(**options) -> HistoricalRecords:  # noqa: N802 - reads like the fiel
     signal writer is switched off by ``SIMPLE_HISTORY_ENABLED = False``); simple-history provides the tables,
     the admin's history page and its revert form.
     """
+    options.setdefault("no_db_index", HISTORY_UNINDEXED)
     return HistoricalRecords(history_change_reason_field=models.TextField(null=True), bases=[HistoryLists], **options)
+
+
+#: Columns of the history tables that keep no index of their own: entries are looked up by the record's id (and an
+#: article's, company's or person's slug, for one that was deleted), never by these. simple-history indexes every
+#: foreign key and key column it copies; each index costs every write and a first load builds it over every entry.
+HISTORY_UNINDEXED = ["article", "company", "publisher", "reviewed_by", "parent", "affiliation", "key"]
 
 
 class HistoryLists(models.Model):
