@@ -30,7 +30,15 @@ from articles.services.companies import company_delete, company_merge
 from articles.services.events import event_delete
 from articles.services.figures import figure_delete
 
-from .base import interleaved, make_article, make_company, make_event, postgresql_only
+from .base import (
+    REVENUE_QUOTE,
+    interleaved,
+    make_article,
+    make_company,
+    make_event,
+    postgresql_only,
+    token_client,
+)
 
 FACT = ~Q(status__in=sorted(PROPOSAL_STATUSES))
 
@@ -323,5 +331,75 @@ def test_two_writers_crossing_two_companies_one_is_cancelled_and_the_counts_stay
 
     assert sorted(outcomes.values()) == ["OperationalError", "ok"], outcomes
     assert EventParticipant.objects.count() == 2  # the cancelled writer's first participation is gone too
+    assert_counts_right()
+    assert stored()["companies"]["acme"] == (1, 1, 0) == stored()["companies"]["bolt"]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_api_writers_crossing_two_companies_one_gets_a_503_and_nothing_of_it_is_written(transactional_db):
+    """The same crossing through HTTP: two editors post an event with the same two companies in opposite orders.
+    A third transaction holds both companies' counts rows until both requests wait on them, then lets go: each
+    request takes its first company and waits for the other's. PostgreSQL cancels one; that request is a 503 with
+    Retry-After (a JSON error, no traceback), the other a 201, and the counts match the rows."""
+    acme, bolt = make_company("acme"), make_company("bolt")
+    make_article("race", companies=(acme, bolt))
+    # Superusers: a transactional test's flush takes the editors group (made by a migration) away.
+    clients = {
+        name: token_client(User.objects.create_superuser(f"editor-{name}", "e@example.org", "x")) for name in "ab"
+    }
+    responses: dict[str, object] = {}
+
+    def post(name: str, order: tuple[str, str]) -> None:
+        try:
+            body = {
+                "article": "race",
+                "key": f"deal-{name}",
+                "title": f"Deal {name}",
+                "type": "other",
+                "date": "2023-01-01",
+                "date_precision": "year",
+                "quote": REVENUE_QUOTE,
+                "participants": [{"company": order[0], "role": "subject"}, {"company": order[1], "role": "customer"}],
+            }
+            responses[name] = clients[name].post("/api/events/", body, format="json")
+        finally:
+            connection.close()
+
+    holder = connection.cursor()  # this thread's connection: the third transaction
+    holder.execute("BEGIN")
+    holder.execute(
+        f"SELECT 1 FROM {counts_schema.COMPANY_COUNTS} WHERE company_id IN (%s, %s) FOR UPDATE", [acme.pk, bolt.pk]
+    )
+    threads = [
+        threading.Thread(target=post, args=("a", ("acme", "bolt"))),
+        threading.Thread(target=post, args=("b", ("bolt", "acme"))),
+    ]
+    for thread in threads:
+        thread.start()
+    waiting = 0
+    for _ in range(200):  # both requests are inside their transactions, waiting on the held rows
+        holder.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction otherwise
+        holder.execute(
+            "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted "
+            "AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+        )
+        waiting = holder.fetchone()[0]
+        if waiting == 2:
+            break
+        threading.Event().wait(0.05)
+    holder.execute("ROLLBACK")
+    for thread in threads:
+        thread.join(30)
+
+    assert waiting == 2
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [201, 503], {name: r.content for name, r in responses.items()}
+    [cancelled] = [r for r in responses.values() if r.status_code == 503]
+    assert cancelled["Retry-After"]
+    assert "detail" in cancelled.json()
+    [created_key] = [r.json()["key"] for r in responses.values() if r.status_code == 201]
+    assert list(Event.objects.filter(article__slug="race").values_list("key", flat=True)) == [created_key]
+    assert EventParticipant.objects.count() == 2
     assert_counts_right()
     assert stored()["companies"]["acme"] == (1, 1, 0) == stored()["companies"]["bolt"]
