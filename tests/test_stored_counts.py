@@ -5,7 +5,9 @@ in either order of a transaction. On SQLite and PostgreSQL alike (CI runs the su
 import datetime
 import io
 import threading
+import time
 
+import psycopg
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
@@ -339,9 +341,9 @@ def test_two_writers_crossing_two_companies_one_is_cancelled_and_the_counts_stay
 @pytest.mark.django_db(transaction=True)
 def test_two_api_writers_crossing_two_companies_one_gets_a_503_and_nothing_of_it_is_written(transactional_db):
     """The same crossing through HTTP: two editors post an event with the same two companies in opposite orders.
-    A third transaction holds both companies' counts rows until both requests wait on them, then lets go: each
-    request takes its first company and waits for the other's. PostgreSQL cancels one; that request is a 503 with
-    Retry-After (a JSON error, no traceback), the other a 201, and the counts match the rows."""
+    Two other transactions hold the companies' counts rows and let go in the order that makes each request hold
+    its first company and wait for the other's. PostgreSQL cancels one; that request is a 503 with Retry-After (a
+    JSON error, no traceback), the other a 201, and the counts match the rows."""
     acme, bolt = make_company("acme"), make_company("bolt")
     make_article("race", companies=(acme, bolt))
     # Superusers: a transactional test's flush takes the editors group (made by a migration) away.
@@ -366,33 +368,51 @@ def test_two_api_writers_crossing_two_companies_one_gets_a_503_and_nothing_of_it
         finally:
             connection.close()
 
-    holder = connection.cursor()  # this thread's connection: the third transaction
-    holder.execute("BEGIN")
-    holder.execute(
-        f"SELECT 1 FROM {counts_schema.COMPANY_COUNTS} WHERE company_id IN (%s, %s) FOR UPDATE", [acme.pk, bolt.pk]
-    )
-    threads = [
-        threading.Thread(target=post, args=("a", ("acme", "bolt"))),
-        threading.Thread(target=post, args=("b", ("bolt", "acme"))),
-    ]
-    for thread in threads:
-        thread.start()
-    waiting = 0
-    for _ in range(200):  # both requests are inside their transactions, waiting on the held rows
-        holder.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction otherwise
-        holder.execute(
-            "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted "
-            "AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+    def hold(company: Company) -> psycopg.Connection:
+        """Another transaction that holds the company's counts row (a connection of its own)."""
+        settings = connection.settings_dict
+        held = psycopg.connect(
+            dbname=settings["NAME"],
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
         )
-        waiting = holder.fetchone()[0]
-        if waiting == 2:
-            break
-        threading.Event().wait(0.05)
-    holder.execute("ROLLBACK")
-    for thread in threads:
-        thread.join(30)
+        held.execute(f"SELECT 1 FROM {counts_schema.COMPANY_COUNTS} WHERE company_id = %s FOR UPDATE", [company.pk])
+        return held
 
-    assert waiting == 2
+    def blocked(count: int, by: psycopg.Connection | None = None) -> bool:
+        """Wait until ``count`` backends wait for a lock (on ``by``'s, when given); pg_blocking_pids is read live."""
+        condition = "%s = ANY(pg_blocking_pids(pid))" if by else "cardinality(pg_blocking_pids(pid)) > 0"
+        with connection.cursor() as cursor:
+            for _ in range(200):
+                cursor.execute(
+                    f"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND {condition}",
+                    [by.info.backend_pid] if by else [],
+                )
+                if cursor.fetchone()[0] == count:
+                    return True
+                time.sleep(0.05)
+        return False
+
+    # B waits for bolt, then A for acme; acme let go, A takes it and queues for bolt behind B. Bolt let go, B (first
+    # in its queue) takes it and waits for acme, which A holds while it waits for bolt: a deadlock, every time.
+    acme_held, bolt_held = hold(acme), hold(bolt)
+    a = threading.Thread(target=post, args=("a", ("acme", "bolt")))
+    b = threading.Thread(target=post, args=("b", ("bolt", "acme")))
+    b.start()
+    waiting = [blocked(1, by=bolt_held)]
+    a.start()
+    waiting.append(blocked(1, by=acme_held))
+    acme_held.rollback()
+    waiting.append(blocked(2))  # B still, and A now behind B (pg_blocking_pids names B, ahead of it in the queue)
+    bolt_held.rollback()
+    for thread in (a, b):
+        thread.join(30)
+    acme_held.close()
+    bolt_held.close()
+
+    assert waiting == [True, True, True]
     statuses = sorted(response.status_code for response in responses.values())
     assert statuses == [201, 503], {name: r.content for name, r in responses.items()}
     [cancelled] = [r for r in responses.values() if r.status_code == 503]
