@@ -14,10 +14,11 @@ from decimal import Decimal
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
+from django.db.models import Q
 from playwright.sync_api import expect
 
-from articles.choices import Metric
-from articles.models import Article, Event, Figure
+from articles.choices import PROPOSAL_STATUSES, Metric
+from articles.models import Article, Company, Event, Figure
 
 from .base import chromium_page
 
@@ -139,6 +140,12 @@ def test_an_editor_works_through_proposals_with_the_keyboard_and_the_api_shows_t
     user, _password = desk_editor
     article = article_ingest(text=DESK_TEXT, published_on="2024-05-20", user=user, source="admin").article
     page = logged_in
+
+    def counts() -> dict[str, tuple[int, int, int]]:
+        rows = get_json(f"{live_server.url}/api/companies/?limit=1000")["results"]
+        return {c["slug"]: (c["article_count"], c["event_count"], c["figure_count"]) for c in rows}
+
+    before = counts()
     page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/review/")
     focused = page.locator(".proposal.is-focused")
     expect(focused).to_have_count(1)
@@ -185,6 +192,19 @@ def test_an_editor_works_through_proposals_with_the_keyboard_and_the_api_shows_t
         kind, pk = ident.split(":")
         statuses[ident] = (Figure if kind == "figure" else Event).objects.get(pk=int(pk)).status
     assert statuses == {rejected: "dismissed", skipped: "proposed"}
+    # The companies list counts what the desk accepted (the database's triggers, under the admin's services).
+    after = counts()
+    facts = ~Q(status__in=sorted(PROPOSAL_STATUSES))
+    expected = {
+        company.slug: (
+            company.articles.count(),
+            Event.objects.filter(facts, participants__company=company).distinct().count(),
+            Figure.objects.filter(facts, company=company).count(),
+        )
+        for company in Company.objects.all()
+    }
+    assert after == expected
+    assert after != before
 
 
 def test_an_editor_pastes_an_article_in_the_browser_and_the_same_text_again_is_recognised(
