@@ -43,6 +43,7 @@ from tests.benchmarks.dataset import DEFAULT_DATABASE_URL, ensure_postgres_datab
 from tests.benchmarks.report import (  # noqa: E402
     OPEN_P99_TARGET_MS,
     P95_TARGET_MS,
+    cpu_reference,
     export_note,
     line,
     median,
@@ -382,6 +383,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     load_start = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    reference_start = cpu_reference()
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     work = Path(tempfile.mkdtemp(prefix="newsdb-bench-api-"))
 
@@ -424,6 +426,8 @@ def main(argv: list[str] | None = None) -> dict:
             "workers": args.workers,
             "load_start": load_start,
             "load_end": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
+            "cpu_reference_start": reference_start,
+            "cpu_reference_end": cpu_reference(),
             "generator_cpu_s": (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
             "http_wall_s": wall,
             "server_cpu_s": round(server_cpu, 1),

@@ -32,6 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.report import cpu_reference, reference_text  # noqa: E402
+
 PARAGRAPH = (
     "Analysts said the mining-machine market stayed tight through the quarter, with delivery times stretching "
     "as miners raced to replace older rigs before the halving. "
@@ -211,6 +213,7 @@ def main() -> None:
         "database": connection.vendor,
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "load_average_before": os.getloadavg(),
+        "cpu_reference_before": cpu_reference(),
         "phases": [],
     }
 
@@ -277,6 +280,8 @@ def main() -> None:
     print(f"\nidempotent reload: {idempotent:.1%} of the first load ({'ok' if idempotent <= 0.10 else 'OVER'} 10%)")
     print(f"peak RSS: {peak_rss_mb()} MB (this process; the largest reading worker)")
     results["load_average_after"] = os.getloadavg()
+    results["cpu_reference_after"] = cpu_reference()
+    print(reference_text(results["cpu_reference_before"], results["cpu_reference_after"]))
     results["peak_rss_mb"] = peak_rss_mb()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -1,11 +1,41 @@
 """The benchmark's Markdown table, from the numbers ``bench_api.py`` collected (its JSON report)."""
 
+import concurrent.futures
+import multiprocessing
 import re
+import time
 
 # The issue's acceptance targets.
 P95_TARGET_MS = 50
 RATIO_TARGET = 0.7
 OPEN_P99_TARGET_MS = 100
+
+
+def _reference_work(_=None) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    return time.perf_counter() - started
+
+
+def cpu_reference() -> dict[str, float]:
+    """The machine's speed at this moment: a fixed piece of Python work (lower is faster), best of 3, on one core and
+    on two at once. The same code's numbers drift with it (a virtual machine's neighbours): a run's numbers are
+    comparable with another's when these are, and the loader (two cores) follows ``two_cores_ms``."""
+    one = min(_reference_work() for _ in range(3))
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        two = min(max(pool.map(_reference_work, range(2))) for _ in range(3))
+    return {"one_core_ms": round(one * 1000, 1), "two_cores_ms": round(two * 1000, 1)}
+
+
+def reference_text(start: dict | None, end: dict | None) -> str:
+    if not start or not end:
+        return ""
+    return (
+        f"CPU reference (a fixed Python loop, best of 3; lower is faster): one core {start['one_core_ms']} ms, two at "
+        f"once {start['two_cores_ms']} ms at the start; {end['one_core_ms']} and {end['two_cores_ms']} ms at the end."
+    )
 
 
 def verdict(passed: bool) -> str:
@@ -63,13 +93,14 @@ def export_ok(export: dict) -> bool:
 
 def table(report: dict) -> str:
     env, http, args = report["environment"], report.get("http", {}), report["args"]
+    reference = reference_text(env.get("cpu_reference_start"), env.get("cpu_reference_end"))
     lines = [
         f"newsdb API benchmark, {env['date']}: {env['machine']} (`uname -m`), {env['nproc']} CPUs (`nproc`), "
         f"{env['system']}, {env['database']}; {env['dataset']}; gunicorn, {env['workers']} sync workers; "
         f"{args['concurrency']} clients, {args['duration']:g} s per measurement.",
         f"Load average (1, 5, 15 min) at start {env['load_start']}, at end {env['load_end']}. Load generator CPU "
         f"{env['generator_cpu_s']:.1f} s over {env['http_wall_s']:.0f} s of measurements; gunicorn CPU "
-        f"{fmt(env.get('server_cpu_s'))} s.",
+        f"{fmt(env.get('server_cpu_s'))} s. {reference}",
         "",
         "| measurement | req/s | p50 ms | p95 ms | p99 ms | errors | target | load | notes |",
         "|---|---:|---:|---:|---:|---:|---|---:|---|",
