@@ -32,12 +32,12 @@ event (``FOR NO KEY UPDATE``), and the second writer counts once the first has c
 company wait for each other until commit; two that touch two companies in opposite orders can deadlock, and
 PostgreSQL then cancels one, which newsdb answers 503 with Retry-After (nothing of it is written).
 
-A third table, ``articles_company_event`` (``models.CompanyEvent``), keeps the same triggers' company for
-``/api/events/?company=X``: one row per company and event it takes part in (any role, any status), with the event's
-date, indexed as ``(company_id, date, event_id)``. The list joins it on the event and its date, so that PostgreSQL
-reads a company's events in the list's order (date, id) from that index and stops after a page, instead of fetching
-every event of the company to sort them (600 at 100k articles; a company in a real archive may have thousands).
-``recount`` rebuilds it too.
+A third table, ``articles_company_event`` (``models.CompanyEvent``), serves ``/api/events/?company=X``, kept by
+triggers of its own beside the counts' (the participations' ones take the same event lock): one row per company and
+event it takes part in (any role, any status), with the event's date, indexed as ``(company_id, date, event_id)``.
+The list joins it on the event and its date, so that PostgreSQL reads a company's events in the list's order (date,
+id) from that index and stops after a page, instead of fetching every event of the company to sort them (600 at
+100k articles; a company in a real archive may have thousands). ``recount`` rebuilds it too.
 """
 
 from __future__ import annotations
