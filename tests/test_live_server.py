@@ -413,6 +413,10 @@ def test_writes_through_the_server_move_the_companies_counts(live_server, token,
     assert figure.status == 201, str(figure)
     assert counts("bitmain") == (1, 1, 1)
     assert counts("canaan") == (1, 1, 0)
+    # ... and the company's events list (read through articles_company_event) shows the event.
+    for slug in ("bitmain", "canaan"):
+        listed = call("GET", f"{live_server.url}/api/events/?company={slug}")
+        assert [row["id"] for row in listed.json()["results"]] == [event.json()["id"]], str(listed)
 
     gone = call("DELETE", figure.headers["Location"], token=token, headers={"If-Match": figure.headers["ETag"]})
     assert gone.status == 204, str(gone)
