@@ -121,13 +121,7 @@ def _pg_install_sql(s: str, u: str, t: str) -> list[str]:
                 NEW.search_document := {s}.newsdb_event_document(NEW.title, NEW.summary, NEW.quote);
                 RETURN NEW;
             END $$""",
-        f"""CREATE FUNCTION {s}.newsdb_figure_search() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                NEW.search_document := {s}.newsdb_figure_document(
-                    NEW.subject, (SELECT c.name FROM {s}.articles_company c WHERE c.id = NEW.company_id),
-                    NEW.metric, NEW.as_reported, NEW.period_label, NEW.quote);
-                RETURN NEW;
-            END $$""",
+        pg_figure_search_sql(s),
         f"""CREATE FUNCTION {s}.newsdb_company_search() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 NEW.search_document := {s}.newsdb_company_document(
@@ -188,6 +182,33 @@ def _pg_install_sql(s: str, u: str, t: str) -> list[str]:
             for index, table in PG_TRIGRAM_INDEXES.items()
         ),
     ]
+
+
+def pg_figure_search_sql(s: str) -> str:
+    """The figures' trigger function (migration 0017 replaces the first version with this one).
+
+    The company's name is read into a variable first. Passed as a sub-select straight into
+    ``newsdb_figure_document``, it kept PostgreSQL from inlining that SQL function (and the ``newsdb_search_words``
+    calls inside it), which then ran as SQL functions call by call: a ``COPY`` of 200,000 figures took 16.2 s
+    instead of 4.6 s (1.0 s without the trigger)."""
+    return f"""CREATE OR REPLACE FUNCTION {s}.newsdb_figure_search() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE company_name text;
+            BEGIN
+                IF NEW.company_id IS NOT NULL THEN
+                    SELECT c.name INTO company_name FROM {s}.articles_company c WHERE c.id = NEW.company_id;
+                END IF;
+                NEW.search_document := {s}.newsdb_figure_document(
+                    NEW.subject, company_name, NEW.metric, NEW.as_reported, NEW.period_label, NEW.quote);
+                RETURN NEW;
+            END $$"""
+
+
+def pg_figures_reindex_sql(s: str) -> str:
+    """SQL that writes again the search documents of the figures of the companies ``%s`` (an array of ids): the
+    streamed first load's, for figures copied before their company (``first_load``)."""
+    return f"""UPDATE {s}.articles_figure f SET search_document = {s}.newsdb_figure_document(
+                f.subject, c.name, f.metric, f.as_reported, f.period_label, f.quote)
+            FROM {s}.articles_company c WHERE c.id = f.company_id AND f.company_id = ANY(%s)"""
 
 
 def _pg_triggers(s: str) -> list[str]:
@@ -439,6 +460,20 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             return
         for statement in statements:
             cursor.execute(statement)
+
+
+def pg_figure_search_replace(connection: BaseDatabaseWrapper) -> None:
+    """PostgreSQL: put in the current figures' trigger function (migration 0017); the documents stay as they are."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(pg_figure_search_sql(_pg_schemas(cursor)["s"]))
+
+
+def pg_figures_reindex(connection: BaseDatabaseWrapper, company_ids: list[int]) -> int:
+    """PostgreSQL: write again the search documents of the figures of ``company_ids``; returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(pg_figures_reindex_sql(_pg_schemas(cursor)["s"]), [company_ids])
+        return cursor.rowcount
 
 
 def sqlite_present(cursor) -> set[str]:

@@ -23,6 +23,7 @@ from articles.models import (
     Person,
     PersonCounts,
 )
+from articles import search_schema
 from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
 
 from .base import FIXTURES_DIR, synthetic_data_set, write_synthetic_article
@@ -73,7 +74,23 @@ def snapshot() -> dict:
     result["company events"] = sorted(
         CompanyEvent.objects.values_list("event__article__slug", "event__key", "company__slug", "date")
     )
+    if connection.vendor == "postgresql":  # the search documents, written by triggers as the rows are copied
+        with connection.cursor() as cursor:
+            for name, sql in SEARCH_DOCUMENTS.items():
+                cursor.execute(sql)
+                result[f"search {name}"] = sorted(cursor.fetchall())
     return result
+
+
+SEARCH_DOCUMENTS = {
+    "companies": "SELECT slug, search_document::text FROM articles_company",
+    "people": "SELECT slug, search_document::text FROM articles_person",
+    "articles": "SELECT slug, search_document::text FROM articles_article",
+    "events": "SELECT a.slug, e.key, e.search_document::text FROM articles_event e "
+    "JOIN articles_article a ON a.id = e.article_id",
+    "figures": "SELECT a.slug, f.key, f.search_document::text FROM articles_figure f "
+    "JOIN articles_article a ON a.id = f.article_id",
+}
 
 
 # Tabs, line breaks and backslashes in the bodies: what COPY must escape.
@@ -153,6 +170,91 @@ def test_a_streamed_first_load_writes_what_the_careful_path_writes(tmp_path, mon
     again = fixtures_load(paths=[folder], full=True)  # the bookkeeping is the careful path's: nothing to do
     assert (again.created, again.updated, again.kept) == (0, 0, 0)
     assert again.counts["articles"].unchanged == Article.objects.count()
+
+
+def acme_after_the_articles(folder: Path) -> Path:
+    """Seven synthetic articles naming acme, which a file sorting after them defines."""
+    folder.mkdir()
+    for n in range(7):
+        write_article(folder, n)
+    (folder / "zz-acme.yaml").write_text("companies:\n- slug: acme\n  name: Acme Mining\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+def test_the_files_that_define_companies_are_read_first_so_figures_find_their_company(
+    tmp_path, monkeypatch, streamed
+):
+    folder = acme_after_the_articles(tmp_path / "set")
+    careful = careful_snapshot(folder, monkeypatch)
+    copied = []
+    real = first_load.Streamer.take
+    monkeypatch.setattr(first_load.Streamer, "take", lambda self, rows: copied.append(rows) or real(self, rows))
+
+    fixtures_load(paths=[folder])
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    assert copied[0].companies[0][0] == "acme"  # zz-acme.yaml came first
+    assert snapshot() == careful
+    assert Figure.objects.filter(company__slug="acme").count() == 7
+    found = search_figures("mining")
+    assert len(found) == 7  # the company's name is in each of its figures' documents
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+def test_a_figure_copied_before_its_company_gets_its_document_written_again(tmp_path, monkeypatch, streamed):
+    folder = acme_after_the_articles(tmp_path / "set")
+    careful = careful_snapshot(folder, monkeypatch)
+    monkeypatch.setattr(first_load, "defines_companies", lambda name: False)  # the look misses zz-acme.yaml
+    reindexed = []
+    real = search_schema.pg_figures_reindex
+    monkeypatch.setattr(
+        search_schema, "pg_figures_reindex", lambda c, ids: reindexed.append(real(c, ids)) or reindexed[-1]
+    )
+
+    fixtures_load(paths=[folder])
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    assert reindexed == [7]  # acme's seven figures
+    assert snapshot() == careful
+    assert len(search_figures("mining")) == 7
+
+
+def search_figures(word: str) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM articles_figure WHERE search_document @@ to_tsquery('newsdb_search', %s)", [word]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("companies.yaml", "companies:\n- slug: acme\n", True),
+        ("c.yaml", "# the makers\n'companies' :\n- slug: acme\n", True),
+        ("a.yaml", "article:\n  slug: a\n  companies: [acme]\nfigures: []\n", False),
+        ("flow.yaml", "{companies: [{slug: acme}]}", True),
+        ("people.yaml", "people:\n- slug: jihan-wu\n", False),
+        ("c.json", '{"companies": [{"slug": "acme"}]}', True),
+        ("a.json", '{"article": {"slug": "a", "companies": ["acme"]}}', False),
+        ("broken.json", '{"companies": [', True),
+    ],
+)
+def test_which_files_may_define_companies(tmp_path, name, text, expected):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert first_load.defines_companies(str(path)) is expected
+
+
+def test_files_that_define_companies_come_first_and_each_group_keeps_its_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "workers_count", lambda: 2)
+    monkeypatch.setattr(parallel, "CHUNK_FILES", 1)
+    names = ["a.yaml", "b.yaml", "m.yaml", "n.yaml", "z.yaml"]
+    for name in names:
+        (tmp_path / name).write_text("companies:\n- slug: x\n" if name in ("m.yaml", "z.yaml") else "article: {}\n")
+    ordered = first_load.definitions_first([tmp_path / name for name in names])
+    assert [path.name for path in ordered] == ["m.yaml", "z.yaml", "a.yaml", "b.yaml", "n.yaml"]
 
 
 def test_new_ids_come_from_the_sequences_so_later_rows_follow_on(tmp_path, streamed):
