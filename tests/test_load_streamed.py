@@ -9,6 +9,7 @@ import pytest
 import yaml
 from django.db import connection
 
+from articles import search_schema
 from articles.models import (
     Alias,
     Article,
@@ -23,7 +24,6 @@ from articles.models import (
     Person,
     PersonCounts,
 )
-from articles import search_schema
 from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
 
 from .base import FIXTURES_DIR, synthetic_data_set, write_synthetic_article
@@ -182,9 +182,7 @@ def acme_after_the_articles(folder: Path) -> Path:
 
 
 @pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-def test_the_files_that_define_companies_are_read_first_so_figures_find_their_company(
-    tmp_path, monkeypatch, streamed
-):
+def test_the_files_that_define_companies_are_read_first_so_figures_find_their_company(tmp_path, monkeypatch, streamed):
     folder = acme_after_the_articles(tmp_path / "set")
     careful = careful_snapshot(folder, monkeypatch)
     copied = []
