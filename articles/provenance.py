@@ -6,6 +6,7 @@ field, the API returns it under the field's name and the loader names it with th
 
 import calendar
 import datetime
+import functools
 
 from django.core.exceptions import ValidationError
 
@@ -30,6 +31,7 @@ def locate_quote(body: str, quote: str, start: int | None = None) -> tuple[int, 
     return found, found + len(quote)
 
 
+@functools.lru_cache(maxsize=4096)  # dates recur (the first of a month); a load asks for each record's
 def period_bounds(day: datetime.date, precision: str) -> tuple[datetime.date, datetime.date]:
     """The first and last day that a date of the given precision stands for ("June 2021" -> 1-30 June)."""
     if precision == DatePrecision.DAY:
