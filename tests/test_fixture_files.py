@@ -593,3 +593,29 @@ def test_it_refuses_a_file_over_the_size_limit_before_parsing(tmp_path):
     # An unclosed flow list: parsing it would be an error too, but the size check comes first.
     huge.write_bytes(b"companies: [" + b"x" * MAX_FILE_BYTES)
     assert f"{huge}: is larger than 5 MB; split it" in refused(tmp_path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1234567890123456789", "Ensure that there are no more than 18 digits before the decimal point."),
+        ("'310000000.1234567'", "Ensure that there are no more than 6 decimal places."),
+        ("'1234567890123456789012345'", "Ensure that there are no more than 24 digits in total."),
+    ],
+)
+def test_a_figure_value_with_too_many_digits_gets_djangos_message(tmp_path, value, message):
+    _companies, article = data_set(tmp_path, article=changed(ARTICLE, "value: 310000000", f"value: {value}"))
+    found = [(record, field, text) for _file, _line, record, field, text in problems_of(tmp_path)]
+    assert found == [("figure 'q1-loss'", "value", message)], found
+
+
+@pytest.mark.django_db
+def test_a_founded_year_beyond_the_integer_column_gets_djangos_message(tmp_path):
+    from django.db import connection
+
+    highest = connection.ops.integer_field_range("PositiveSmallIntegerField")[1]  # 32767; SQLite's is 64 bits
+    data_set(tmp_path, companies=changed(COMPANIES, "founded_year: 2013", f"founded_year: {2**64}"))
+    found = [(record, field, text) for _file, _line, record, field, text in problems_of(tmp_path)]
+    message = f"Ensure this value is less than or equal to {highest}."
+    assert found[0] == ("company 'acme'", "founded_year", message), found  # then everything that names acme

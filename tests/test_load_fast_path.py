@@ -262,3 +262,81 @@ def test_the_command_draws_progress_on_a_terminal_and_nothing_in_a_log(tmp_path)
     log = StringIO()
     call_command("load_fixtures", str(folder), stdout=StringIO(), stderr=log)
     assert log.getvalue() == ""
+
+
+# The reader's quick checks give Django's verdict; Django itself raises the error they refuse.
+
+DECIMALS = [
+    "0",
+    "0.000000",
+    "1",
+    "-1",
+    "1.5",
+    "1082000000",
+    "1082000000.000000",
+    "0.0000001",
+    "1E+18",
+    "1E+17",
+    "1E-6",
+    "1E-7",
+    "123456789012345678",
+    "1234567890123456789",
+    "123456789012345678.123456",
+    "12345678901234567.1234567",
+    "0E-8",
+    "0E+30",
+    "-0",
+    "99999999999999999.999999",
+    "999999999999999999.999999",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "sNaN",
+    "1.10",
+    "100E-2",
+]
+
+
+@pytest.mark.parametrize("text", DECIMALS)
+def test_decimal_fits_says_what_django_decimal_validator_says(text):
+    from decimal import Decimal
+
+    from django.core.exceptions import ValidationError
+    from django.core.validators import DecimalValidator
+
+    from articles.services.fixtures.reading import _quick, decimal_fits
+
+    value = Decimal(text)
+    validator = DecimalValidator(24, 6)
+    try:
+        validator(value)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert decimal_fits(value, 24, 6) is accepted
+    quick = _quick(validator)
+    if accepted:
+        quick(value)
+    else:
+        with pytest.raises(ValidationError):
+            quick(value)
+
+
+@pytest.mark.parametrize("value", [-(2**63), -(2**31) - 1, -(2**31), -1, 0, 1, 2**31 - 1, 2**31, 2**63, 2**70, True])
+def test_a_quick_bound_says_what_django_bounds_say(value):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import MaxValueValidator, MinValueValidator
+
+    from articles.services.fixtures.reading import _quick
+
+    for validator in (MinValueValidator(-(2**31)), MaxValueValidator(2**31 - 1), MinValueValidator(0)):
+        try:
+            validator(value)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        if accepted:
+            _quick(validator)(value)
+        else:
+            with pytest.raises(ValidationError):
+                _quick(validator)(value)

@@ -1,6 +1,7 @@
 """Full-text search: ``GET /api/search/`` and the lists' ``q``, on SQLite (FTS5) and PostgreSQL (tsvector), over the
 curated data set and over records the tests write, change and delete through the API."""
 
+import importlib
 import re
 from decimal import Decimal
 
@@ -269,6 +270,34 @@ class TestTheIndexFollowsEveryWrite:
         assert search_schema.sqlite_triggers_install(connection) == ["articles_article_fts_insert"]
         assert hits({"q": "pangolins"}) == [("article", "unseen")]
         assert search_schema.sqlite_triggers_install(connection) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the figures' trigger function is PostgreSQL's")
+def test_migration_0017_replaces_the_figures_trigger_function_both_ways():
+    """0017 puts in the function whose document call PostgreSQL can inline (the company's name read first); back,
+    the sub-select version; either way a figure's document shows its company's name."""
+    migration = importlib.import_module("articles.migrations.0017_figure_search_inlined")
+    zebra = make_company("zebra", name="Zebra Hashing")  # a name the quote does not hold
+
+    def source() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'newsdb_figure_search'")
+            return cursor.fetchone()[0]
+
+    def figure_found(key: str) -> bool:
+        make_figure(make_article(f"story-{key}"), key, company=zebra, quote=REVENUE_QUOTE)
+        return ("figure", Figure.objects.get(key=key).pk) in hits({"q": "zebra", "type": "figure"})
+
+    assert "INTO company_name" in source()
+    with connection.schema_editor() as editor_:
+        migration.backwards(None, editor_)
+    assert "(SELECT c.name" in source() and "INTO company_name" not in source()
+    assert figure_found("before")
+    with connection.schema_editor() as editor_:
+        migration.forwards(None, editor_)
+    assert "INTO company_name" in source()
+    assert figure_found("after")
 
 
 def figures(n: int) -> None:
