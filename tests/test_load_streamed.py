@@ -359,3 +359,25 @@ def test_a_streamed_load_puts_back_every_index_and_foreign_key_it_set_aside(tmp_
     assert streamed["streamed"] == 1
     assert schema() == before
     assert any("figure_company_metric" in name for name, _definition in before[0])
+
+
+def test_a_tail_is_each_value_as_copy_text():
+    import datetime
+    from decimal import Decimal
+
+    from articles.choices import Unit
+
+    values = {
+        "text": "a\tb",
+        "choice": Unit.USD,
+        "none": None,
+        "json": ["x\ty"],
+        "number": 7,
+        "flag": False,
+        "amount": Decimal("1.500000"),
+        "day": datetime.date(2019, 8, 1),
+    }
+    tail = tuple((name, name == "json") for name in values)
+    expected = "\t".join(first_load._copy_text(value, name == "json") for name, value in values.items())
+    assert first_load._tail(values, tail) == expected.encode()
+    assert expected == 'a\\tb\tUSD\t\\N\t["x\\\\ty"]\t7\tf\t1.500000\t2019-08-01'
