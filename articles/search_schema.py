@@ -469,6 +469,15 @@ def pg_figure_search_replace(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(pg_figure_search_sql(_pg_schemas(cursor)["s"]))
 
 
+def pg_alias_trigger_switch(connection: BaseDatabaseWrapper, *, on: bool) -> None:
+    """PostgreSQL: switch the aliases' trigger off (or on again) in this transaction. The streamed first load copies
+    each owner's aliases just before the owner, whose own trigger then reads them all; the aliases' trigger would
+    write the owner's document again for every alias."""
+    with connection.cursor() as cursor:
+        action = "ENABLE" if on else "DISABLE"
+        cursor.execute(f"ALTER TABLE {_pg_schemas(cursor)['s']}.articles_alias {action} TRIGGER articles_alias_search")
+
+
 def pg_figures_reindex(connection: BaseDatabaseWrapper, company_ids: list[int]) -> int:
     """PostgreSQL: write again the search documents of the figures of ``company_ids``; returns how many."""
     with connection.cursor() as cursor:

@@ -343,8 +343,8 @@ def test_copy_text_escapes_what_copy_would_misread():
 
 
 @pytest.mark.skipif(not STREAMED, reason="the indexes and foreign keys are PostgreSQL's")
-def test_a_streamed_load_puts_back_every_index_and_foreign_key_it_set_aside(tmp_path, streamed):
-    def schema() -> tuple[list, list]:
+def test_a_streamed_load_puts_back_every_index_foreign_key_and_trigger_it_set_aside(tmp_path, streamed):
+    def schema() -> tuple[list, list, list]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
             indexes = sorted(cursor.fetchall())
@@ -352,13 +352,23 @@ def test_a_streamed_load_puts_back_every_index_and_foreign_key_it_set_aside(tmp_
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
                 " WHERE connamespace = current_schema()::regnamespace"
             )
-            return indexes, sorted(cursor.fetchall())
+            constraints = sorted(cursor.fetchall())
+            cursor.execute("SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal")
+            return indexes, constraints, sorted(cursor.fetchall())
 
     before = schema()
     fixtures_load(paths=[synthetic(tmp_path / "set", 4)])
     assert streamed["streamed"] == 1
     assert schema() == before
     assert any("figure_company_metric" in name for name, _definition in before[0])
+    assert ("articles_alias", "articles_alias_search", "O") in before[2]  # switched off while copying, and back on
+    acme = Company.objects.get(slug="acme")
+    acme.aliases.create(name="Roadrunner Works")  # the trigger writes acme's document again
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT slug FROM articles_company WHERE search_document @@ to_tsquery('newsdb_search', 'roadrunner')"
+        )
+        assert cursor.fetchall() == [("acme",)]
 
 
 def test_a_tail_is_each_value_as_copy_text():

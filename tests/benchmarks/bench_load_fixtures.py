@@ -1,7 +1,8 @@
 """Benchmark ``load_fixtures`` at scale: ``python tests/benchmarks/bench_load_fixtures.py --articles 100000``.
 
 Generates a synthetic data set (one YAML file per article, like ``fixtures/``: a ~1.5 KB body, two
-events with participants and two figures each), loads it into a fresh database, and times:
+events with participants and two figures each; ``--companies`` companies, 500 by default, with ``--aliases`` aliases
+each, one by default), loads it into a fresh database, and times:
 
 - the first load;
 - an idempotent reload (every file unchanged: no file is read, nothing is written; must take at most 10%
@@ -40,13 +41,22 @@ PARAGRAPH = (
 )
 
 
-def generate(folder: Path, articles: int, companies: int = 500) -> None:
+def generate(folder: Path, articles: int, companies: int = 500, aliases: int = 1) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    names = ("Co {n}", "Company {n} Ltd", "C{n} Holdings", "Co-{n} Mining", "{n} Hashing")
     (folder / "companies.yaml").write_text(
         yaml.safe_dump(
             {
                 "companies": [
-                    {"slug": f"co-{n}", "name": f"Company {n}", "kind": "miner", "aliases": [f"Co {n}"]}
+                    {
+                        "slug": f"co-{n}",
+                        "name": f"Company {n}",
+                        "kind": "miner",
+                        "aliases": [
+                            names[i % len(names)].format(n=n) + (f" {i}" if i >= len(names) else "")
+                            for i in range(aliases)
+                        ],
+                    }
                     for n in range(companies)
                 ]
             }
@@ -174,6 +184,10 @@ def loaddata_seconds(work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument(
+        "--companies", type=int, default=500, help="Companies in companies.yaml (the articles name them in turn)."
+    )
+    parser.add_argument("--aliases", type=int, default=1, help="Aliases of each company.")
     parser.add_argument("--no-full", action="store_true", help="Skip the full reload (it reads every file).")
     parser.add_argument(
         "--loaddata",
@@ -204,7 +218,7 @@ def main() -> None:
 
     started = time.perf_counter()
     folder = work / "fixtures"
-    generate(folder, args.articles)
+    generate(folder, args.articles, args.companies, args.aliases)
     print(f"generated {args.articles} article files in {time.perf_counter() - started:.1f}s ({work})")
 
     rows = []
