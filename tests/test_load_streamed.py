@@ -237,6 +237,9 @@ def search_figures(word: str) -> list[int]:
         ("c.json", '{"companies": [{"slug": "acme"}]}', True),
         ("a.json", '{"article": {"slug": "a", "companies": ["acme"]}}', False),
         ("broken.json", '{"companies": [', True),
+        ("bom.yaml", "\ufeffcompanies:\n- slug: acme\n", True),
+        ("crlf.yaml", "# the makers\r\ncompanies:\r\n- slug: acme\r\n", True),
+        ("indented.yaml", "  companies:\n  - slug: acme\n", False),  # missed: the late rewrite covers it
     ],
 )
 def test_which_files_may_define_companies(tmp_path, name, text, expected):
