@@ -478,6 +478,24 @@ def pg_alias_trigger_switch(connection: BaseDatabaseWrapper, *, on: bool) -> Non
         cursor.execute(f"ALTER TABLE {_pg_schemas(cursor)['s']}.articles_alias {action} TRIGGER articles_alias_search")
 
 
+def pg_figures_reindex_stale(connection: BaseDatabaseWrapper) -> int:
+    """PostgreSQL: write again every figure's search document that differs from what its trigger writes now; returns
+    how many. Migration 0017 runs it: a streamed first load before it wrote the documents of figures copied before
+    their company without the company's name (every figure of an archive laid out like ``fixtures/``)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        s = _pg_schemas(cursor)["s"]
+        cursor.execute(
+            f"""UPDATE {s}.articles_figure f SET search_document = d.document
+                FROM (SELECT f2.id, {s}.newsdb_figure_document(f2.subject, c.name, f2.metric, f2.as_reported,
+                                                               f2.period_label, f2.quote) AS document
+                      FROM {s}.articles_figure f2 LEFT JOIN {s}.articles_company c ON c.id = f2.company_id) AS d
+                WHERE d.id = f.id AND f.search_document IS DISTINCT FROM d.document"""
+        )
+        return cursor.rowcount
+
+
 def pg_figures_reindex(connection: BaseDatabaseWrapper, company_ids: list[int]) -> int:
     """PostgreSQL: write again the search documents of the figures of ``company_ids``; returns how many."""
     with connection.cursor() as cursor:

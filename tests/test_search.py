@@ -300,6 +300,27 @@ def test_migration_0017_replaces_the_figures_trigger_function_both_ways():
     assert figure_found("after")
 
 
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the figures' documents are PostgreSQL's")
+def test_migration_0017_writes_again_the_documents_a_streamed_load_wrote_without_the_company():
+    migration = importlib.import_module("articles.migrations.0017_figure_search_inlined")
+    zebra = make_company("zebra", name="Zebra Hashing")
+    broken = make_figure(make_article("story-a"), "a", company=zebra, quote=REVENUE_QUOTE)
+    sound = make_figure(make_article("story-b"), "b", company=zebra, quote=REVENUE_QUOTE)
+    with connection.cursor() as cursor:  # what the streamed load wrote before: the document without the name
+        cursor.execute(
+            "UPDATE articles_figure SET search_document = newsdb_figure_document("
+            "subject, NULL, metric, as_reported, period_label, quote) WHERE id = %s",
+            [broken.pk],
+        )
+    assert hits({"q": "zebra", "type": "figure"}) == [("figure", sound.pk)]
+    assert search_schema.pg_figures_reindex_stale(connection) == 1
+    assert sorted(hits({"q": "zebra", "type": "figure"})) == sorted([("figure", broken.pk), ("figure", sound.pk)])
+    with connection.schema_editor() as editor_:
+        migration.forwards(None, editor_)  # nothing stale is left: nothing written
+    assert search_schema.pg_figures_reindex_stale(connection) == 0
+
+
 def figures(n: int) -> None:
     acme = make_company("acme", name="Acme Mining")
     article = make_article("story")
