@@ -203,14 +203,6 @@ def pg_figure_search_sql(s: str) -> str:
             END $$"""
 
 
-def pg_figures_reindex_sql(s: str) -> str:
-    """SQL that writes again the search documents of the figures of the companies ``%s`` (an array of ids): the
-    streamed first load's, for figures copied before their company (``first_load``)."""
-    return f"""UPDATE {s}.articles_figure f SET search_document = {s}.newsdb_figure_document(
-                f.subject, c.name, f.metric, f.as_reported, f.period_label, f.quote)
-            FROM {s}.articles_company c WHERE c.id = f.company_id AND f.company_id = ANY(%s)"""
-
-
 def _pg_triggers(s: str) -> list[str]:
     changed = {
         "articles_article": ("newsdb_article_search", ("title", "body")),
@@ -478,28 +470,25 @@ def pg_alias_trigger_switch(connection: BaseDatabaseWrapper, *, on: bool) -> Non
         cursor.execute(f"ALTER TABLE {_pg_schemas(cursor)['s']}.articles_alias {action} TRIGGER articles_alias_search")
 
 
-def pg_figures_reindex_stale(connection: BaseDatabaseWrapper) -> int:
-    """PostgreSQL: write again every figure's search document that differs from what its trigger writes now; returns
-    how many. Migration 0017 runs it: a streamed first load before it wrote the documents of figures copied before
-    their company without the company's name (every figure of an archive laid out like ``fixtures/``)."""
+def pg_figures_reindex(connection: BaseDatabaseWrapper, company_ids: list[int] | None = None) -> int:
+    """PostgreSQL: write again every figure's search document (of the companies ``company_ids`` only, when given) that
+    differs from what its trigger writes now; returns how many. The streamed first load runs it for the figures it
+    copied before their company; migration 0017 for every figure, since a streamed first load before it wrote those
+    without the company's name (every figure of an archive laid out like ``fixtures/``)."""
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
         s = _pg_schemas(cursor)["s"]
+        only = "" if company_ids is None else "WHERE f2.company_id = ANY(%s)"
         cursor.execute(
             f"""UPDATE {s}.articles_figure f SET search_document = d.document
                 FROM (SELECT f2.id, {s}.newsdb_figure_document(f2.subject, c.name, f2.metric, f2.as_reported,
                                                                f2.period_label, f2.quote) AS document
-                      FROM {s}.articles_figure f2 LEFT JOIN {s}.articles_company c ON c.id = f2.company_id) AS d
-                WHERE d.id = f.id AND f.search_document IS DISTINCT FROM d.document"""
+                      FROM {s}.articles_figure f2 LEFT JOIN {s}.articles_company c ON c.id = f2.company_id
+                      {only}) AS d
+                WHERE d.id = f.id AND f.search_document IS DISTINCT FROM d.document""",
+            [] if company_ids is None else [company_ids],
         )
-        return cursor.rowcount
-
-
-def pg_figures_reindex(connection: BaseDatabaseWrapper, company_ids: list[int]) -> int:
-    """PostgreSQL: write again the search documents of the figures of ``company_ids``; returns how many."""
-    with connection.cursor() as cursor:
-        cursor.execute(pg_figures_reindex_sql(_pg_schemas(cursor)["s"]), [company_ids])
         return cursor.rowcount
 
 

@@ -2,7 +2,7 @@
 sub-select, it kept PostgreSQL from inlining the document function, and writing a figure cost five times as much
 (see ``search_schema.pg_figure_search_sql``). The documents themselves do not change, except where they were
 wrong: a streamed first load before this migration wrote the documents of figures copied before their company
-without the company's name, and those are written again (``search_schema.pg_figures_reindex_stale``). Nothing to do
+without the company's name, and those are written again (``search_schema.pg_figures_reindex``). Nothing to do
 on SQLite."""
 
 from django.db import migrations
@@ -21,7 +21,7 @@ PREVIOUS = """CREATE OR REPLACE FUNCTION {s}.newsdb_figure_search() RETURNS trig
 
 def forwards(apps, schema_editor):
     search_schema.pg_figure_search_replace(schema_editor.connection)
-    search_schema.pg_figures_reindex_stale(schema_editor.connection)
+    search_schema.pg_figures_reindex(schema_editor.connection)
 
 
 def backwards(apps, schema_editor):
