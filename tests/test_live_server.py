@@ -421,3 +421,43 @@ def test_writes_through_the_server_move_the_companies_counts(live_server, token,
     gone = call("DELETE", figure.headers["Location"], token=token, headers={"If-Match": figure.headers["ETag"]})
     assert gone.status == 204, str(gone)
     assert counts("bitmain") == (1, 1, 0)
+
+
+# --- Search: a figure is found by its company's name ---
+
+
+def test_a_figure_posted_through_the_server_is_found_by_its_companys_name(live_server, token):
+    bitmain = make_company("bitmain", name="Bitmain", kind="hardware_maker")
+    canaan = make_company("canaan", name="Canaan", kind="hardware_maker")
+    # Quotes that name no company: only the figure's company can match.
+    revenues = {
+        "bitmain": ("The group's revenue was $12 million in 2023.", 12),
+        "canaan": ("A rival's revenue was $9 million.", 9),
+    }
+    make_article("annual-results", body=" ".join(q for q, _m in revenues.values()), companies=(bitmain, canaan))
+    posted = {}
+    for slug, (quote, million) in revenues.items():
+        figure = {
+            "article": "annual-results",
+            "company": slug,
+            "metric": "revenue",
+            "value": str(million * 1_000_000),
+            "unit": "USD",
+            "qualifier": "exact",
+            "as_reported": f"${million} million",
+            "quote": quote,
+        }
+        reply = call("POST", f"{live_server.url}/api/figures/", token=token, body=figure)
+        assert reply.status == 201, str(reply)
+        posted[slug] = reply.json()
+
+    for slug, name in (("bitmain", "Bitmain"), ("canaan", "Canaan")):
+        query = urllib.parse.urlencode({"q": name, "type": "figure"})
+        reply = call("GET", f"{live_server.url}/api/search/?{query}")
+        assert reply.status == 200, str(reply)
+        [found] = reply.json()["results"]
+        assert (found["type"], found["id"], found["api_url"]) == ("figure", posted[slug]["id"], posted[slug]["api_url"])
+        assert found["title"] == f"{name}: revenue, {posted[slug]['as_reported']}"
+        shown = call("GET", found["api_url"])
+        assert shown.status == 200, str(shown)
+        assert (shown.json()["id"], shown.json()["company"]) == (found["id"], slug)

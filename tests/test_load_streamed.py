@@ -3,11 +3,18 @@ PostgreSQL, and writes exactly what the careful path writes; when anything is wr
 path, which names every problem, and nothing is written. On SQLite every load takes the careful path."""
 
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
-from django.db import connection
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from rest_framework.test import APIClient
 
 from articles import search_schema
 from articles.models import (
@@ -24,9 +31,10 @@ from articles.models import (
     Person,
     PersonCounts,
 )
+from articles.services.companies import company_save
 from articles.services.fixtures import FixtureError, first_load, fixtures_load, parallel, writing
 
-from .base import FIXTURES_DIR, synthetic_data_set, write_synthetic_article
+from .base import FIXTURES_DIR, synthetic_data_set, token_client, write_synthetic_article
 
 pytestmark = pytest.mark.django_db
 
@@ -396,3 +404,336 @@ def test_a_tail_is_each_value_as_copy_text():
     expected = "\t".join(first_load._copy_text(value, name == "json") for name, value in values.items())
     assert first_load._tail(values, tail) == expected.encode()
     assert expected == 'a\\tb\tUSD\t\\N\t["x\\\\ty"]\t7\tf\t1.500000\t2019-08-01'
+
+
+# --- An editor writing while a streamed first load runs (PostgreSQL: two connections, two threads) ---------------
+#
+# The load stays in the test's thread (its reading workers fork from it); the editor has a thread and a connection of
+# its own. Which backend waits for which is read from pg_blocking_pids on a connection of the test's own, in
+# autocommit: it is live (pg_stat_activity would be a snapshot taken once per transaction).
+
+REASON = "Seen in the news"
+
+
+def watcher() -> psycopg.Connection:
+    """A connection of the test's own to the test database, to look at the locks."""
+    return psycopg.connect(**connection.get_connection_params(), autocommit=True)
+
+
+def blocked_by(watch: psycopg.Connection, waiter: int, holder: int) -> bool:
+    """Whether backend ``waiter`` is waiting for a lock backend ``holder`` holds (or is queued ahead for)."""
+    return watch.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [holder, waiter]).fetchone()[0]
+
+
+def comes_to_wait(watch: psycopg.Connection, waiter: int, holder: int) -> bool:
+    """Whether backend ``waiter`` comes to wait for ``holder`` within 30 s (polled)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if blocked_by(watch, waiter, holder):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def lock_awaited(watch: psycopg.Connection, pid: int) -> list[tuple[str, str]]:
+    """The table and the mode backend ``pid`` waits for."""
+    return watch.execute(
+        "SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = %s AND NOT granted", [pid]
+    ).fetchall()
+
+
+def backend_pid() -> int:
+    """This thread's connection's backend (connecting first)."""
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+@pytest.fixture
+def editor_user(transactional_db) -> User:
+    # A superuser: a transactional test's flush takes the editors group (made by a migration) away.
+    return User.objects.create_superuser("streamed-editor", "e@example.org", "x")
+
+
+def creating(via: str, editor: User, data: dict) -> Callable[[], object]:
+    """An editor creating a company with ``data``: through the API (returns the response) or through
+    ``company_save`` (returns the company, or the ValidationError)."""
+    if via == "api":
+        client = token_client(editor)
+        return lambda: client.post("/api/companies/", {**data, "change_reason": REASON}, format="json")
+
+    def save() -> object:
+        try:
+            return company_save(data=data, user=editor, reason=REASON)
+        except ValidationError as error:
+            return error
+
+    return save
+
+
+def load_with_an_editor_coming_in(folder: Path, monkeypatch, action: Callable[[], object]) -> tuple[object, dict]:
+    """Stream ``folder`` in; once its first chunk is copied, ``action`` runs as an editor (in a thread, on a
+    connection of its own), and the load goes on only once the editor's backend waits for a lock the load holds.
+    Returns what ``action`` returned and what the test saw: after each chunk, whether the editor was waiting for the
+    load (with nothing returned yet), and the lock it waited for."""
+    seen: dict = {"waiting": [], "lock": None}
+    outcomes: list = []
+    editor_pid: list[int] = []
+    started = threading.Event()
+    watch = watcher()
+
+    def run() -> None:
+        try:
+            editor_pid.append(backend_pid())
+            started.set()
+            outcomes.append(action())
+        finally:
+            connection.close()
+
+    editor = threading.Thread(target=run)
+    real = first_load.Streamer.take
+
+    def take(self, rows) -> None:
+        real(self, rows)
+        load_pid = backend_pid()
+        if not seen["waiting"]:  # the first chunk is copied: the editor comes in
+            editor.start()
+            assert started.wait(30)
+            waiting = comes_to_wait(watch, editor_pid[0], load_pid)
+            seen["lock"] = lock_awaited(watch, editor_pid[0])
+        else:
+            waiting = blocked_by(watch, editor_pid[0], load_pid)
+        seen["waiting"].append(waiting and not outcomes)
+
+    monkeypatch.setattr(first_load.Streamer, "take", take)
+    try:
+        fixtures_load(paths=[folder])
+    finally:
+        if editor.ident is not None:
+            editor.join(30)
+        watch.close()
+    assert not editor.is_alive(), "the editor's write did not finish"
+    [outcome] = outcomes
+    return outcome, seen
+
+
+def assert_everything_loaded(articles: int) -> None:
+    """The synthetic set of ``articles`` articles is all there: each with its event and its figure about acme,
+    counted."""
+    assert (Article.objects.count(), Event.objects.count(), Figure.objects.count()) == (articles,) * 3
+    assert Figure.objects.filter(company__slug="acme").count() == articles
+    assert FixtureFile.objects.count() == articles + 1  # and companies.yaml
+    assert FixtureRecord.objects.count() == 3 * articles + 1
+    counts = CompanyCounts.objects.filter(company__slug="acme")
+    assert counts.values_list("article_count", "event_count", "figure_count").get() == (articles,) * 3
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("via", ["api", "service"])
+def test_an_editor_creating_a_company_during_a_streamed_load_waits_for_it_then_gets_it(
+    tmp_path, monkeypatch, streamed, editor_user, via
+):
+    folder = synthetic(tmp_path / "set", 8)
+    data = {"slug": "hashco", "name": "Hashtopia Mining", "kind": "miner"}
+
+    outcome, seen = load_with_an_editor_coming_in(folder, monkeypatch, creating(via, editor_user, data))
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    assert seen["waiting"] == [True, True, True]  # after each of the three chunks, with nothing written yet
+    # Both wait at their first read of the companies (is the slug taken?); a request is signed in before that (the
+    # load leaves the users alone: test_a_signed_in_request_that_reads_no_loaded_table_is_answered_during_the_load).
+    assert seen["lock"] == [("articles_company", "AccessShareLock")]
+    hashco = Company.objects.get(slug="hashco")
+    if via == "api":
+        assert outcome.status_code == 201, outcome.content
+        assert outcome.json()["id"] == hashco.pk
+    else:
+        assert outcome == hashco
+    assert (hashco.name, hashco.kind, hashco.version) == ("Hashtopia Mining", "miner", 1)
+    entries = hashco.history.values_list("history_type", "history_user__username", "history_change_reason")
+    assert list(entries) == [("+", "streamed-editor", REASON)]
+    counts = CompanyCounts.objects.filter(company=hashco)
+    assert counts.values_list("article_count", "event_count", "figure_count").get() == (0, 0, 0)
+    anyone = APIClient()
+    shown = anyone.get("/api/companies/hashco/")
+    assert shown.status_code == 200
+    assert (shown.json()["name"], shown.json()["figure_count"]) == ("Hashtopia Mining", 0)
+    found = anyone.get("/api/search/", {"q": "Hashtopia", "type": "company"}).json()["results"]
+    assert [(result["type"], result["slug"]) for result in found] == [("company", "hashco")]
+    assert_everything_loaded(8)
+    assert sorted(Company.objects.values_list("slug", flat=True)) == ["acme", "hashco"]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("via", ["api", "service"])
+def test_an_editor_creating_a_company_the_streamed_load_defines_is_told_the_slug_is_taken(
+    tmp_path, monkeypatch, streamed, editor_user, via
+):
+    folder = synthetic(tmp_path / "set", 8)
+    data = {"slug": "acme", "name": "Acme (an editor's)"}
+
+    outcome, seen = load_with_an_editor_coming_in(folder, monkeypatch, creating(via, editor_user, data))
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    assert seen["waiting"] == [True, True, True]
+    if via == "api":
+        assert outcome.status_code == 400, outcome.content
+        assert outcome.json() == {"slug": ["company with this slug already exists."]}
+    else:
+        assert isinstance(outcome, ValidationError)
+        assert outcome.message_dict == {"slug": ["Company with this Slug already exists."]}
+    acme = Company.objects.get(slug="acme")
+    assert (acme.name, acme.version) == ("Acme", 1)
+    entries = acme.history.values_list("history_type", "history_user__username", "history_change_reason")
+    assert list(entries) == [("+", "load_fixtures", "load_fixtures")]
+    assert_everything_loaded(8)
+    assert list(Company.objects.values_list("slug", flat=True)) == ["acme"]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_a_load_that_waits_for_an_editors_new_company_gives_way_to_the_careful_path(tmp_path, streamed, editor_user):
+    folder = synthetic(tmp_path / "set", 8)
+    load_pid = backend_pid()
+    written = threading.Event()
+    seen: dict = {}
+    watch = watcher()
+
+    def editor_writes() -> None:
+        """A new company, uncommitted until the load is seen waiting for it."""
+        try:
+            with transaction.atomic():
+                company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
+                written.set()
+                seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
+                seen["lock"] = lock_awaited(watch, load_pid)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=editor_writes)
+    thread.start()
+    try:
+        assert written.wait(30)
+        report = fixtures_load(paths=[folder])
+    finally:
+        thread.join(30)
+        watch.close()
+
+    assert seen == {"load waited": True, "lock": [("articles_company", "AccessExclusiveLock")]}
+    assert streamed == {"streamed": 0, "fell back": 1}
+    assert (report.counts["articles"].created, report.counts["companies"].created) == (8, 1)
+    assert_everything_loaded(8)
+    hashco = Company.objects.get(slug="hashco")
+    entries = hashco.history.values_list("history_type", "history_user__username", "history_change_reason")
+    assert list(entries) == [("+", "streamed-editor", REASON)]
+    assert not FixtureRecord.objects.filter(model="company", key="hashco").exists()
+    acme = Company.objects.get(slug="acme")
+    assert list(acme.history.values_list("history_type", "history_user__username")) == [("+", "load_fixtures")]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.parametrize("order", ["companies read first", "company copied after its figures"])
+def test_after_a_streamed_load_the_search_finds_a_companys_figures_by_its_name(tmp_path, monkeypatch, streamed, order):
+    folder = synthetic(tmp_path / "set", 5)
+    # A name found nowhere else in the figures (their quotes say "Acme"): only the company's name can match.
+    companies = {"companies": [{"slug": "acme", "name": "Acme Roadrunner", "aliases": ["ACME Corp"]}]}
+    (folder / "companies.yaml").write_text(yaml.safe_dump(companies), encoding="utf-8")
+    if order == "company copied after its figures":
+        monkeypatch.setattr(first_load, "defines_companies", lambda name: False)  # companies.yaml read last
+        monkeypatch.setattr(first_load, "FLUSH_BYTES", 1)  # each chunk copied at once
+
+    fixtures_load(paths=[folder])
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    reply = APIClient().get("/api/search/", {"q": "Acme Roadrunner", "type": "figure"})
+    assert reply.status_code == 200, reply.content
+    found = reply.json()
+    acmes = Figure.objects.filter(company__slug="acme").values_list("pk", flat=True)
+    assert found["count"] == len(acmes) == 5
+    assert sorted(result["id"] for result in found["results"]) == sorted(acmes)
+    assert {result["type"] for result in found["results"]} == {"figure"}
+    assert all(result["title"].startswith("Acme Roadrunner: ") for result in found["results"]), found["results"]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_an_editor_who_read_before_the_load_and_writes_after_it_began_is_not_deadlocked(
+    tmp_path, streamed, editor_user
+):
+    """The load locks every table it writes outright before anything else. When it took a weaker lock first and
+    dropped the indexes after, an editor's transaction that had read the companies and then wrote one deadlocked
+    with it (the load waiting for the editor's read, the editor for the load's lock): PostgreSQL cancelled one."""
+    folder = synthetic(tmp_path / "set", 8)
+    load_pid = backend_pid()
+    read = threading.Event()
+    seen: dict = {}
+    errors: list[BaseException] = []
+    watch = watcher()
+
+    def editor() -> None:
+        try:
+            with transaction.atomic():
+                seen["taken before"] = Company.objects.filter(slug="hashco").exists()  # the editor's form reads
+                read.set()
+                seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
+                company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=editor)
+    thread.start()
+    try:
+        assert read.wait(30)
+        fixtures_load(paths=[folder])
+    finally:
+        thread.join(30)
+        watch.close()
+
+    assert not errors, errors
+    assert seen == {"taken before": False, "load waited": True}
+    assert streamed == {"streamed": 0, "fell back": 1}  # the editor's company came first: the careful path
+    assert_everything_loaded(8)
+    hashco = Company.objects.get(slug="hashco")
+    assert list(hashco.history.values_list("history_type", "history_user__username")) == [("+", "streamed-editor")]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_in_request_that_reads_no_loaded_table_is_answered_during_the_load(
+    tmp_path, monkeypatch, streamed, editor_user
+):
+    """The load keeps the foreign keys of its history entries to the users: dropping one locks the users' table
+    until the load commits, and every signed-in request (the admin's, a token's) would wait for the whole load."""
+    folder = synthetic(tmp_path / "set", 8)
+    client = token_client(editor_user)
+    answers: dict = {}
+    real = first_load.Streamer.take
+
+    def take(self, rows) -> None:
+        real(self, rows)
+        if answers:
+            return
+
+        def ask() -> None:
+            try:
+                answers["reply"] = client.get("/api/")
+            finally:
+                connection.close()
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        asking.join(20)
+        answers["when"] = "still waiting after 20 s" if asking.is_alive() else "answered during the load"
+
+    monkeypatch.setattr(first_load.Streamer, "take", take)
+    fixtures_load(paths=[folder])
+
+    assert streamed == {"streamed": 1, "fell back": 0}
+    assert answers["when"] == "answered during the load"
+    reply = answers["reply"]
+    assert reply.status_code == 200, reply.content
+    assert reply.wsgi_request.user == editor_user
+    assert_everything_loaded(8)
