@@ -325,14 +325,42 @@ class ModelMultipleChoiceField(filter_fields.ModelMultipleChoiceField):
         key = self.to_field_name or "pk"
         found = {}
         if distinct:
-            records = self.queryset.filter(**{f"{key}__in": distinct}).order_by()
-            found = {str(k): pk for k, pk in records.values_list(key, "pk")}
+            found = _keys_found(self.queryset, key, distinct)
         for v in wanted:
             if str(v) not in found:
                 raise forms.ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": v}
                 )
         return [found[str(v)] for v in dict.fromkeys(wanted)] + ([self.null_value] if null else [])
+
+
+def _keys_found(queryset: QuerySet, key: str, values: frozenset) -> dict[str, object]:
+    """``{str(value): primary key}`` for the records of ``queryset`` whose ``key`` is one of ``values``.
+
+    A queryset of every record of its model, named by a text column (a slug: what nearly every filtered request
+    names), is read with a plain statement: compiling the ORM's query cost about 0.3 ms of Python a request,
+    against 0.04 ms of database time. Anything else (a restricted queryset, a primary key) goes through the ORM."""
+    if not values:
+        return {}
+    query = queryset.query
+    unrestricted = not (
+        query.where or query.is_sliced or query.distinct or query.annotations or query.extra or query.combinator
+    )
+    field = queryset.model._meta.get_field(key) if key != "pk" else None
+    if not unrestricted or not isinstance(field, models.CharField) or not all(isinstance(v, str) for v in values):
+        records = queryset.filter(**{f"{key}__in": values}).order_by()
+        return {str(k): pk for k, pk in records.values_list(key, "pk")}
+    connection = connections[queryset.db]
+    quote = connection.ops.quote_name
+    meta = queryset.model._meta
+    placeholders = ", ".join(["%s"] * len(values))
+    sql = (
+        f"SELECT {quote(field.column)}, {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(field.column)} IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values))
+        return {k: pk for k, pk in cursor.fetchall()}
 
 
 def _is_int64(value) -> bool:
