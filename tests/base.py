@@ -32,7 +32,7 @@ import yaml
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Sum
 from django.test import TestCase
 from django.urls import reverse
@@ -580,6 +580,10 @@ def chromium_page(monkeypatch, *, timeout_ms: int) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+            # While its loop runs, the test's code runs in a context of Playwright's, and the database connection
+            # it opened there is not the thread's usual one: left open, it held the test database, and dropping
+            # that at the end of the run failed ("being accessed by other users").
+            connections.close_all()
 
 
 # --------------------------------------------------------------------------------------------------
