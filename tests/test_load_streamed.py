@@ -448,6 +448,13 @@ def backend_pid() -> int:
     return connection.connection.info.backend_pid
 
 
+def interleaved(test):
+    """A test of an editor and a streamed load at once: PostgreSQL only, on a transactional database (the second
+    connection sees only what the first commits)."""
+    on_postgresql = pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+    return on_postgresql(pytest.mark.django_db(transaction=True)(test))
+
+
 @pytest.fixture
 def editor_user(transactional_db) -> User:
     # A superuser: a transactional test's flush takes the editors group (made by a migration) away.
@@ -516,6 +523,38 @@ def load_with_an_editor_coming_in(folder: Path, monkeypatch, action: Callable[[]
     return outcome, seen
 
 
+def load_once_an_editor_began(
+    folder: Path, editor: Callable[[psycopg.Connection, int, threading.Event], None]
+) -> tuple[object, list[BaseException]]:
+    """``editor(watch, load_pid, began)`` runs in a thread, on a connection of its own, and sets ``began`` once its
+    transaction holds what it means to hold; then ``folder`` is loaded in this thread. Returns the load's report and
+    what the editor raised."""
+    load_pid = backend_pid()
+    began = threading.Event()
+    errors: list[BaseException] = []
+    watch = watcher()
+
+    def run() -> None:
+        try:
+            editor(watch, load_pid, began)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+            began.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert began.wait(30)
+        report = fixtures_load(paths=[folder])
+    finally:
+        thread.join(30)
+        watch.close()
+    assert not thread.is_alive(), "the editor did not finish"
+    return report, errors
+
+
 def assert_everything_loaded(articles: int) -> None:
     """The synthetic set of ``articles`` articles is all there: each with its event and its figure about acme,
     counted."""
@@ -527,8 +566,7 @@ def assert_everything_loaded(articles: int) -> None:
     assert counts.values_list("article_count", "event_count", "figure_count").get() == (articles,) * 3
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@interleaved
 @pytest.mark.parametrize("via", ["api", "service"])
 def test_an_editor_creating_a_company_during_a_streamed_load_waits_for_it_then_gets_it(
     tmp_path, monkeypatch, streamed, editor_user, via
@@ -564,8 +602,7 @@ def test_an_editor_creating_a_company_during_a_streamed_load_waits_for_it_then_g
     assert sorted(Company.objects.values_list("slug", flat=True)) == ["acme", "hashco"]
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@interleaved
 @pytest.mark.parametrize("via", ["api", "service"])
 def test_an_editor_creating_a_company_the_streamed_load_defines_is_told_the_slug_is_taken(
     tmp_path, monkeypatch, streamed, editor_user, via
@@ -591,35 +628,22 @@ def test_an_editor_creating_a_company_the_streamed_load_defines_is_told_the_slug
     assert list(Company.objects.values_list("slug", flat=True)) == ["acme"]
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@interleaved
 def test_a_load_that_waits_for_an_editors_new_company_gives_way_to_the_careful_path(tmp_path, streamed, editor_user):
     folder = synthetic(tmp_path / "set", 8)
-    load_pid = backend_pid()
-    written = threading.Event()
     seen: dict = {}
-    watch = watcher()
 
-    def editor_writes() -> None:
+    def editor_writes(watch: psycopg.Connection, load_pid: int, began: threading.Event) -> None:
         """A new company, uncommitted until the load is seen waiting for it."""
-        try:
-            with transaction.atomic():
-                company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
-                written.set()
-                seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
-                seen["lock"] = lock_awaited(watch, load_pid)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
+            began.set()
+            seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
+            seen["lock"] = lock_awaited(watch, load_pid)
 
-    thread = threading.Thread(target=editor_writes)
-    thread.start()
-    try:
-        assert written.wait(30)
-        report = fixtures_load(paths=[folder])
-    finally:
-        thread.join(30)
-        watch.close()
+    report, errors = load_once_an_editor_began(folder, editor_writes)
 
+    assert not errors, errors
     assert seen == {"load waited": True, "lock": [("articles_company", "AccessExclusiveLock")]}
     assert streamed == {"streamed": 0, "fell back": 1}
     assert (report.counts["articles"].created, report.counts["companies"].created) == (8, 1)
@@ -656,8 +680,7 @@ def test_after_a_streamed_load_the_search_finds_a_companys_figures_by_its_name(t
     assert all(result["title"].startswith("Acme Roadrunner: ") for result in found["results"]), found["results"]
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@interleaved
 def test_an_editor_who_read_before_the_load_and_writes_after_it_began_is_not_deadlocked(
     tmp_path, streamed, editor_user
 ):
@@ -665,32 +688,16 @@ def test_an_editor_who_read_before_the_load_and_writes_after_it_began_is_not_dea
     dropped the indexes after, an editor's transaction that had read the companies and then wrote one deadlocked
     with it (the load waiting for the editor's read, the editor for the load's lock): PostgreSQL cancelled one."""
     folder = synthetic(tmp_path / "set", 8)
-    load_pid = backend_pid()
-    read = threading.Event()
     seen: dict = {}
-    errors: list[BaseException] = []
-    watch = watcher()
 
-    def editor() -> None:
-        try:
-            with transaction.atomic():
-                seen["taken before"] = Company.objects.filter(slug="hashco").exists()  # the editor's form reads
-                read.set()
-                seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
-                company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    def editor(watch: psycopg.Connection, load_pid: int, began: threading.Event) -> None:
+        with transaction.atomic():
+            seen["taken before"] = Company.objects.filter(slug="hashco").exists()  # the editor's form reads
+            began.set()
+            seen["load waited"] = comes_to_wait(watch, load_pid, backend_pid())
+            company_save(data={"slug": "hashco", "name": "Hashtopia Mining"}, user=editor_user, reason=REASON)
 
-    thread = threading.Thread(target=editor)
-    thread.start()
-    try:
-        assert read.wait(30)
-        fixtures_load(paths=[folder])
-    finally:
-        thread.join(30)
-        watch.close()
+    _report, errors = load_once_an_editor_began(folder, editor)
 
     assert not errors, errors
     assert seen == {"taken before": False, "load waited": True}
@@ -700,8 +707,7 @@ def test_an_editor_who_read_before_the_load_and_writes_after_it_began_is_not_dea
     assert list(hashco.history.values_list("history_type", "history_user__username")) == [("+", "streamed-editor")]
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.django_db(transaction=True)
+@interleaved
 def test_a_signed_in_request_that_reads_no_loaded_table_is_answered_during_the_load(
     tmp_path, monkeypatch, streamed, editor_user
 ):
