@@ -1,5 +1,8 @@
 """Shared pytest fixtures."""
 
+import threading
+import time
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import override_settings
@@ -14,6 +17,24 @@ def fast_password_hashing():
     Logging in still checks the password; only the hash function differs."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def live_server_requests_finish(request):
+    """A test that used the live server ends only once the server's request threads have finished. The server
+    closes its database connection after a response's last byte (``request_finished``); a test that had read the
+    response and ended by then had pytest-django block database access again, and the server thread's cleanup
+    raised ("Database access not allowed", a traceback in the run's output; seen in two CI runs of four)."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so that database access is blocked after this waits
+    yield
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        thread.is_alive() and "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.005)
 
 
 def load_curated():
