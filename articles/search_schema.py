@@ -59,6 +59,20 @@ def _pg_schemas(cursor) -> dict[str, str]:
     return {"s": s, "u": u, "t": t}
 
 
+def pg_search_normalize_sql(s: str) -> str:
+    """The function that reads ’ ‘ “ ” as ' and " (migration 0018 puts in this version).
+
+    Four ``replace`` calls, each a byte search that gives its text back untouched when the character is not there.
+    ``translate``, the first version, compared every character of the text with the four: over 30,000 of the 100k
+    synthetic set's bodies (1.5 KB each) 1.25 s against 0.40 s, 0.10 s of which is reading them, so 38 µs a body
+    against 10 µs, when building an article's whole search document takes about 170 µs. Same result: each of the
+    four characters becomes one plain one, nothing else changes."""
+    return f"""CREATE OR REPLACE FUNCTION {s}.newsdb_search_normalize(value text) RETURNS text
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+            RETURN replace(replace(replace(replace(
+                value, U&'\\2019', ''''), U&'\\2018', ''''), U&'\\201C', '"'), U&'\\201D', '"')"""
+
+
 def _pg_install_sql(s: str, u: str, t: str) -> list[str]:
     """Every name is schema-qualified, so that the functions behave the same under any ``search_path`` (an index
     expression is evaluated with an empty one while ``pg_restore`` rebuilds it). Functions without table
@@ -69,10 +83,7 @@ def _pg_install_sql(s: str, u: str, t: str) -> list[str]:
         f"CREATE TEXT SEARCH CONFIGURATION {s}.newsdb_search (COPY = pg_catalog.english)",
         f"ALTER TEXT SEARCH CONFIGURATION {s}.newsdb_search "
         f"ALTER MAPPING FOR hword, hword_part, word WITH {u}.unaccent, english_stem",
-        # ’ ‘ “ ” as ' and ".
-        f"""CREATE FUNCTION {s}.newsdb_search_normalize(value text) RETURNS text
-            LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-            RETURN translate(value, U&'\\2019\\2018\\201C\\201D', '''''""')""",
+        pg_search_normalize_sql(s),
         f"""CREATE FUNCTION {s}.newsdb_unaccent(value text) RETURNS text
             LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
             RETURN {u}.unaccent('{u}.unaccent'::regdictionary, value)""",

@@ -321,6 +321,59 @@ def test_migration_0017_writes_again_the_documents_a_streamed_load_wrote_without
     assert search_schema.pg_figures_reindex(connection) == 0
 
 
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search functions are PostgreSQL's")
+def test_migration_0018_normalises_quotes_as_translate_did_both_ways():
+    """0018's ``replace`` calls give what 0007's ``translate`` gave, for every one of the four characters, in any
+    place and number, next to other non-ASCII text; PostgreSQL still inlines it (a search document is the same
+    whether built through the trigger or by the function), and an article written either way is found alike."""
+    migration = importlib.import_module("articles.migrations.0018_search_normalize_replace")
+    texts = [
+        "China’s ‘market’ “spot” price”",
+        "’‘“”",
+        "no quotes at all, Café déjà vu",
+        "’’’ start and end ”",
+        "",
+        "straight ' and \" stay",
+    ]
+
+    def normalised() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT newsdb_search_normalize(t) FROM unnest(%s::text[]) WITH ORDINALITY AS x(t, n) ORDER BY n",
+                [texts],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def source() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT prosrc || pg_get_functiondef(oid) FROM pg_proc WHERE proname = 'newsdb_search_normalize'"
+            )
+            return cursor.fetchone()[0]
+
+    expected = [t.translate(str.maketrans("’‘“”", "''\"\"")) for t in texts]
+    assert "replace(" in source() and "translate(" not in source()
+    assert normalised() == expected
+    article = make_article("after", body="The miner’s “spot” price rose.")
+    with connection.schema_editor() as editor_:
+        migration.backwards(None, editor_)
+    assert "translate(" in source()
+    assert normalised() == expected
+    before = make_article("before", body="The miner’s “spot” price rose.")
+    with connection.schema_editor() as editor_:
+        migration.forwards(None, editor_)
+    assert "replace(" in source()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, search_document::text = newsdb_article_document(title, body)::text FROM articles_article "
+            "WHERE id IN (%s, %s)",
+            [article.pk, before.pk],
+        )
+        assert sorted(cursor.fetchall()) == sorted([(article.pk, True), (before.pk, True)])
+    assert {slug for _type, slug in hits({"q": "miner's spot", "type": "article"})} == {"after", "before"}
+
+
 def figures(n: int) -> None:
     acme = make_company("acme", name="Acme Mining")
     article = make_article("story")
