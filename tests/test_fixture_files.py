@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 
 from articles.models import Alias, Article, Company, Event, Figure
 from articles.services.fixtures import FixtureError, fixtures_load
-from articles.services.fixtures.reading import MAX_FILE_BYTES
+from articles.services.fixtures.reading import MAX_FILE_BYTES, discover_files
 
 COMPANIES = """\
 companies:
@@ -504,14 +504,20 @@ def test_it_names_a_file_it_may_not_read(tmp_path, monkeypatch):
     companies, _ = data_set(tmp_path)
     companies.chmod(0)
     if os.access(companies, os.R_OK):  # running as root: permissions do not stop reading, so pretend
-        real_open = Path.open
+        real_open, real_os_open = Path.open, os.open
 
         def guarded_open(self, *args, **kwargs):
             if self == companies:
                 raise PermissionError(13, "Permission denied", str(self))
             return real_open(self, *args, **kwargs)
 
+        def guarded_os_open(path, *args, **kwargs):
+            if Path(path) == companies:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_os_open(path, *args, **kwargs)
+
         monkeypatch.setattr(Path, "open", guarded_open)
+        monkeypatch.setattr(os, "open", guarded_os_open)
     try:
         assert f"{companies}: cannot be read: Permission denied" in refused(tmp_path)
     finally:
@@ -581,6 +587,30 @@ def test_it_refuses_a_symlinked_folder_instead_of_following_it(tmp_path):
     message = refused(tmp_path / "data")
     assert f"{link}: is a symbolic link to a folder; linked folders are not followed" in message
     assert f"{tmp_path / 'data' / 'loop'}: is a symbolic link to a folder" in message
+
+
+def test_files_are_found_in_the_order_and_by_the_names_a_plain_walk_gives(tmp_path):
+    """``discover_files`` lists what ``os.walk`` and ``Path`` give (sorted as Paths sort, by their parts, so
+    ``a/z.yaml`` before ``a-b/x.yaml`` though ``-`` sorts before ``/`` as text), a file named twice or reached
+    through a link once by its own name, and skips what is not a fixture (``.yaml`` alone is a hidden file)."""
+    data = tmp_path / "data"
+    for name in ("a/z.yaml", "a-b/x.yaml", "a.b/c/d.json", "b.yaml", "B.yaml", "a0.yaml", ".yaml", "notes.txt"):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text("companies: []\n", encoding="utf-8")
+    (data / "a" / "link.yaml").symlink_to(data / "b.yaml")
+    expected = sorted(
+        Path(folder) / name
+        for folder, _folders, names in os.walk(data)
+        for name in names
+        if Path(name).suffix in (".yaml", ".json") and name != "link.yaml"
+    )
+    assert [p.relative_to(data).as_posix() for p in expected] == [
+        "B.yaml", "a/z.yaml", "a-b/x.yaml", "a.b/c/d.json", "a0.yaml", "b.yaml"
+    ]  # fmt: skip
+
+    assert discover_files([data]) == expected
+    assert discover_files([data / "b.yaml", data, data / "a" / "link.yaml"]) == [data / "b.yaml", *expected[:-1]]
+    assert discover_files([data / "a" / "link.yaml", data]) == expected  # b.yaml by its own name
 
 
 # --- 9. size --------------------------------------------------------------------------------------------
