@@ -350,6 +350,10 @@ DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
 # Behind PgBouncer (or another pooler) in transaction mode: no server-side cursors, no prepared statements, and no
 # `options` startup parameter (PgBouncer refuses it: set jit, random_page_cost and statement_timeout on the database).
 DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+# PostgreSQL: send parameters apart from the SQL (psycopg's server-side binding) and prepare a statement once it has
+# run five times on a connection, so that PostgreSQL parses and plans each list's queries once per connection instead
+# of on every request (planning was 1-2.5 ms of a 6-11 ms list request at 100k articles). Off behind PgBouncer.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # Streaming replicas (comma-separated URLs) that serve reads: DATABASES gains replica_0, replica_1, ...
 DATABASE_REPLICAS: list[str] = []
 # A client that wrote reads from the primary for this many seconds after (0: never).
@@ -368,6 +372,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if DATABASE_STATEMENT_TIMEOUT_MS > 0:
         _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
         _options["options"] = _options["options"].strip()
+    if DATABASE_PREPARED_STATEMENTS and not DATABASE_PGBOUNCER:
+        _options["server_side_binding"] = True
+        _options["prepare_threshold"] = 5
     if DATABASE_PGBOUNCER:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         _options["prepare_threshold"] = None

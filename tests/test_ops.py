@@ -228,3 +228,68 @@ def test_database_pool_gives_each_process_a_psycopg_pool(db):
     first, conn_max_age, min_size, max_size, pool_size = json.loads(result.stdout.strip().splitlines()[-1])
     assert (first, conn_max_age, min_size, max_size) == (1, 0, 1, 3)
     assert 1 <= pool_size <= 3
+
+
+# --- prepared statements ---
+
+SETTINGS_OPTIONS = """
+import json
+from django.conf import settings
+options = settings.DATABASES["default"].get("OPTIONS", {})
+print(json.dumps([options.get("server_side_binding"), options.get("prepare_threshold", "unset")]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, [True, 5]),
+        ({"DATABASE_PREPARED_STATEMENTS": "false"}, [None, "unset"]),
+        ({"DATABASE_PGBOUNCER": "true"}, [None, None]),  # a pooler in transaction mode cannot keep them
+        ({"DATABASE_PGBOUNCER": "true", "DATABASE_PREPARED_STATEMENTS": "true"}, [None, None]),
+    ],
+)
+def test_prepared_statements_by_setting(extra, expected):
+    env = subprocess_env(DATABASE_URL="postgres://newsdb@127.0.0.1:5432/newsdb", DJANGO_SECRET_KEY="x" * 50, **extra)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + SETTINGS_OPTIONS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter():
+    """A list asked for again and again, with one filter value or another, runs one prepared statement on the
+    connection (its values sent apart), and each request still gets its own company's rows."""
+    from .base import REVENUE_QUOTE, make_article, make_company, make_figure
+
+    companies = [make_company(slug) for slug in ("acme", "zeta")]
+    for company in companies:
+        for n in range(2 if company.slug == "acme" else 3):
+            make_figure(make_article(f"{company.slug}-{n}"), f"revenue-{n}", company=company, quote=REVENUE_QUOTE)
+    client = APIClient()
+
+    def prepared() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+            return dict(cursor.fetchall())
+
+    before = prepared()  # the connection may have run this list in an earlier test
+    for _ in range(4):
+        for company, count in zip(companies, (2, 3), strict=True):
+            body = client.get("/api/figures/", {"company": company.slug}).json()
+            assert body["count"] == count
+            assert {row["company"] for row in body["results"]} == {company.slug}
+    after = prepared()
+    pages = {sql: runs - before.get(sql, 0) for sql, runs in after.items() if 'FROM "articles_figure"' in sql}
+    assert any("$1" in sql for sql in pages), after
+    # Prepared after its fifth run and run as prepared for the other three of the eight (all eight when an earlier
+    # test had prepared it).
+    assert max(pages.values()) in (3, 8)
