@@ -578,6 +578,21 @@ def test_it_refuses_a_broken_symlink(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_problem_names_the_file_as_a_path_spells_it_however_the_folder_was_given(tmp_path, monkeypatch):
+    data_set(tmp_path / "data")
+    (tmp_path / "data" / "gone.yaml").symlink_to(tmp_path / "data" / "missing.yaml")
+    (tmp_path / "data" / "odd.yaml").mkdir()
+    message = refused(f"{tmp_path}/./data/")
+    assert f"{tmp_path / 'data' / 'gone.yaml'}: is a broken symbolic link" in message
+    assert f"{tmp_path / 'data' / 'odd.yaml'}: is a folder, not a fixture file" in message
+    monkeypatch.chdir(tmp_path / "data")
+    message = refused(Path("."))
+    assert "\ngone.yaml: is a broken symbolic link" in message  # one problem a line, as Path(".") / name spells it
+    assert "\nodd.yaml: is a folder, not a fixture file" in message
+    assert "./" not in message
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_symlinked_folder_instead_of_following_it(tmp_path):
     data_set(tmp_path / "data")
     (tmp_path / "elsewhere").mkdir()
