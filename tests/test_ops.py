@@ -243,8 +243,8 @@ print(json.dumps([options.get("server_side_binding"), options.get("prepare_thres
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({}, [True, 5]),
-        ({"DATABASE_PREPARED_STATEMENTS": "false"}, [None, "unset"]),
+        ({}, [None, "unset"]),
+        ({"DATABASE_PREPARED_STATEMENTS": "true"}, [True, 5]),
         ({"DATABASE_PGBOUNCER": "true"}, [None, None]),  # a pooler in transaction mode cannot keep them
         ({"DATABASE_PGBOUNCER": "true", "DATABASE_PREPARED_STATEMENTS": "true"}, [None, None]),
     ],
@@ -263,9 +263,24 @@ def test_prepared_statements_by_setting(extra, expected):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
 
 
-@pytest.mark.django_db
+@pytest.fixture
+def prepared_statements(transactional_db):
+    """This process's connection as ``DATABASE_PREPARED_STATEMENTS=true`` makes it (a new connection), for one test."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    connection.close()
+    options.update(server_side_binding=True, prepare_threshold=5)
+    options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
+    try:
+        yield
+    finally:
+        connection.close()
+        options.clear()
+        options.update(saved)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter():
+def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter(prepared_statements):
     """A list asked for again and again, with one filter value or another, runs one prepared statement on the
     connection (its values sent apart), each run planned for its own values (never PostgreSQL's generic plan, which
     made a deep offset page ten times slower), and each request still gets its own company's rows."""
