@@ -16,6 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from newsdb.logs import JSONFormatter
+from newsdb.settings import prepared_statements
 
 from .base import serving, token_client
 from .servers import free_port
@@ -264,13 +265,12 @@ def test_prepared_statements_by_setting(extra, expected):
 
 
 @pytest.fixture
-def prepared_statements(transactional_db):
+def prepared_connection(transactional_db):
     """This process's connection as ``DATABASE_PREPARED_STATEMENTS=true`` makes it (a new connection), for one test."""
     options = connection.settings_dict["OPTIONS"]
     saved = dict(options)
     connection.close()
-    options.update(server_side_binding=True, prepare_threshold=5)
-    options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
+    prepared_statements(options)
     try:
         yield
     finally:
@@ -280,7 +280,7 @@ def prepared_statements(transactional_db):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter(prepared_statements):
+def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter(prepared_connection):
     """A list asked for again and again, with one filter value or another, runs one prepared statement on the
     connection (its values sent apart), each run planned for its own values (never PostgreSQL's generic plan, which
     made a deep offset page ten times slower), and each request still gets its own company's rows."""
