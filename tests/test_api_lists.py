@@ -29,7 +29,7 @@ from articles.api.serializers import (
 from articles.api.views import CompanyViewSet, PersonViewSet
 from articles.models import Article, Company, Event, Figure, Person
 
-from .base import make_article, make_company, make_figure
+from .base import make_article, make_company, make_event, make_figure, make_person
 
 RESOURCES = {
     "articles": (Article, ArticleSerializer),
@@ -176,6 +176,99 @@ class TestCounts:
     def test_an_offset_past_the_end_still_counts(self, client, curated_readonly):
         body = client.get("/api/figures/", {"offset": 100_000}).json()
         assert (body["count"], body["count_exact"], body["results"]) == (Figure.objects.count(), True, [])
+
+
+@pytest.fixture
+def stored_count_data(db):
+    """Acme in articles, events (in two roles of one event) and figures, with proposals and rejected proposals
+    (``dismissed``) that no public list shows and a figure an editor rejected, which lists do show; Bolt beside
+    it; Ada in two articles and two events."""
+    acme, bolt = make_company("acme"), make_company("bolt")
+    ada = make_person("ada-lovelace")
+    articles = [make_article(f"story-{i}", companies=(acme,) if i % 3 else (acme, bolt)) for i in range(7)]
+    for article in articles[:2]:
+        article.people.set([ada])
+        make_event(article, "talk", participants=((ada, "speaker"), (ada, "analyst")))
+    for i, article in enumerate(articles):
+        make_event(article, "deal", participants=((acme, "customer"), (acme, "supplier"), (bolt, "supplier")))
+        make_event(
+            article,
+            "other",
+            date="2021-01-01",
+            participants=((acme, "customer"),),
+            status="proposed" if i == 1 else "dismissed" if i == 2 else "reported",
+        )
+        make_figure(article, "revenue", company=acme, status="proposed" if i == 3 else "reported")
+        make_figure(article, "loss", company=acme, status={4: "rejected", 5: "dismissed"}.get(i, "verified"))
+        make_figure(article, "bolt-revenue", company=bolt)
+    return acme, ada
+
+
+STORED = [
+    ("events", {"company": "acme"}),
+    ("events", {"person": "ada-lovelace"}),
+    ("figures", {"company": "acme"}),
+    ("articles", {"company": "acme"}),
+    ("articles", {"person": "ada-lovelace"}),
+]
+
+
+class TestStoredCounts:
+    """A list filtered by one company or person alone reads its count from the counts the database keeps
+    (``BaseFilterSet.stored_count``): the same number counting gives, exact beyond the cap, one key lookup."""
+
+    @pytest.mark.parametrize(("resource", "params"), STORED)
+    def test_the_stored_count_is_the_lists_own_beyond_the_cap(
+        self, client, stored_count_data, monkeypatch, resource, params
+    ):
+        everything = client.get(f"/api/{resource}/", {**params, "limit": 1000}).json()
+        assert (everything["count"], everything["count_exact"]) == (len(everything["results"]), True)
+        monkeypatch.setattr(pagination, "COUNT_CAP", 1)
+        body = client.get(f"/api/{resource}/", {**params, "limit": 1}).json()
+        assert (body["count"], body["count_exact"]) == (len(everything["results"]), True)
+        assert body["next"]
+
+    def test_the_numbers_leave_out_proposals_and_count_each_event_once(self, client, stored_count_data):
+        def count(resource, **params):
+            return client.get(f"/api/{resource}/", {**params, "limit": 1}).json()["count"]
+
+        # 7 deals (acme in two roles each) and 5 other events of 7 (one proposed, one a rejected proposal).
+        assert count("events", company="acme") == 12
+        # 6 revenues of 7 (one proposed), 6 losses of 7 (one a rejected proposal; the one an editor rejected shows).
+        assert count("figures", company="acme") == 12
+        assert count("articles", company="acme") == 7
+        assert (count("events", person="ada-lovelace"), count("articles", person="ada-lovelace")) == (2, 2)
+
+    def test_only_a_list_filtered_by_one_of_them_alone_reads_it(
+        self, client, stored_count_data, monkeypatch, django_assert_num_queries
+    ):
+        acme, _ = stored_count_data
+        monkeypatch.setattr(pagination, "COUNT_CAP", 1)
+        stored = client.get("/api/events/", {"company_id": acme.pk, "limit": 1}).json()
+        assert (stored["count"], stored["count_exact"]) == (12, True)
+        # Any other filter (even an ordering does not), two companies, a role: counted, so capped here.
+        for params in (
+            {"company": "acme", "type": "other"},
+            {"company": ["acme", "bolt"]},
+            {"company": "acme", "role": "customer"},
+        ):
+            body = client.get("/api/events/", {**params, "limit": 1}).json()
+            assert (body["count"], body["count_exact"]) == (2, False), params  # the page and a next one
+        ordered = client.get("/api/events/", {"company": "acme", "ordering": "-date", "limit": 1}).json()
+        assert (ordered["count"], ordered["count_exact"]) == (12, True)
+        with django_assert_num_queries(4) as queries:  # the slug, the page, its participants, the stored count
+            client.get("/api/events/", {"company": "acme", "limit": 1})
+        assert "articles_company_counts" in queries.captured_queries[-1]["sql"]
+        assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+    def test_an_editor_listing_proposals_gets_them_counted(self, client, stored_count_data, editor, monkeypatch):
+        client.force_login(editor)
+        body = client.get("/api/events/", {"company": "acme", "status": "proposed", "limit": 1}).json()
+        assert (body["count"], body["count_exact"]) == (1, True)  # counted: one page, not full
+        monkeypatch.setattr(pagination, "COUNT_CAP", 1)
+        # Asking by status is a second filter; without it an editor's list is the public one, stored count and all.
+        body = client.get("/api/events/", {"company": "acme", "limit": 1}).json()
+        assert (body["count"], body["count_exact"]) == (12, True)
 
 
 @pytest.mark.django_db

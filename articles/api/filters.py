@@ -18,6 +18,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django_filters import fields as filter_fields
+from django_filters import utils
 from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
@@ -482,6 +483,35 @@ class BaseFilterSet(django_filters.FilterSet):
             filter_.model = queryset.model
             filter_.parent = self
 
+    #: ``{parameter: (counts model, column)}``: a list asked for with one of these parameters alone, naming one
+    #: company or person, holds as many records as the database's stored count says (``counts_schema``).
+    stored_counts: Mapping[str, tuple[type[models.Model], str]] = {}
+
+    def stored_count(self) -> int | None:
+        """How many records the list holds, read from the counts the database keeps, when the request's only
+        filter is one of ``stored_counts`` naming one company or person (``None`` otherwise: count the rows).
+
+        One row read by its key instead of counting the records: ``/api/events/?company=X`` counted the company's
+        events through their status, one event row each (2.5 ms of database time for 600 events at 100k, 2,400
+        buffers), and the count is exact beyond ``COUNT_CAP``. The stored counts leave proposals out, as a public
+        list does: the view asks only for such a list (``RecordViewSet.stored_count``)."""
+        used = [name for name in self.filters if name != "ordering"]
+        if len(used) != 1 or used[0] not in self.stored_counts or not self.is_valid():
+            return None
+        values = self.form.cleaned_data.get(used[0])
+        if not isinstance(values, list) or len(values) != 1 or type(values[0]) is not int:
+            return None  # several, none, or ``null``
+        model, column = self.stored_counts[used[0]]
+        connection = connections[self.queryset.db]
+        quote = connection.ops.quote_name
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s", [values[0]]
+            )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+
     def get_form_class(self):
         """The filter set's form class, made once: the request's fields are given to each form (``form``)."""
         cls = type(self)
@@ -540,4 +570,11 @@ class FilterBackend(DjangoFilterBackend):
         if unknown:
             listing = ", ".join(sorted(accepted))
             raise ValidationError({name[:100]: [f"Unknown query parameter; accepted: {listing}."] for name in unknown})
-        return super().filter_queryset(request, queryset, view)
+        # As django-filter's, keeping the filter set for the view (``RecordViewSet.stored_count``).
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        view.filterset = filterset
+        return filterset.qs

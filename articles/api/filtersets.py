@@ -12,7 +12,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from articles.choices import CompanyKind, ParticipantRole
-from articles.models import Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
+from articles.models import (
+    Article,
+    Company,
+    CompanyCounts,
+    Event,
+    EventParticipant,
+    Figure,
+    MergedCompany,
+    Person,
+    PersonCounts,
+)
 
 from .attribution import sees_usernames
 from .filters import (
@@ -159,6 +169,12 @@ class ArticleFilterSet(BaseFilterSet):
     )
     ordering = OrderingFilter(fields=["published_on", "title", "slug", "id", "created_at", "updated_at"])
     updated_since = _updated_since()
+    stored_counts = {
+        "company": (CompanyCounts, "article_count"),
+        "company_id": (CompanyCounts, "article_count"),
+        "person": (PersonCounts, "article_count"),
+        "person_id": (PersonCounts, "article_count"),
+    }
 
     class Meta:
         model = Article
@@ -239,6 +255,13 @@ class EventFilterSet(BaseFilterSet):
     date__lt = MultiValueDateFilter(field_name="date", lookup_expr="lt", help_text="Events that start before this day.")
     ordering = OrderingFilter(fields=["date", "type", "title", "id", "created_at", "updated_at"])
     updated_since = _updated_since()
+    # A company or person in any role: each event once, as the stored counts count them.
+    stored_counts = {
+        "company": (CompanyCounts, "event_count"),
+        "company_id": (CompanyCounts, "event_count"),
+        "person": (PersonCounts, "event_count"),
+        "person_id": (PersonCounts, "event_count"),
+    }
 
     class Meta:
         model = Event
@@ -342,6 +365,7 @@ class FigureFilterSet(BaseFilterSet):
         ]
     )
     updated_since = _updated_since()
+    stored_counts = {"company": (CompanyCounts, "figure_count"), "company_id": (CompanyCounts, "figure_count")}
 
     class Meta:
         model = Figure

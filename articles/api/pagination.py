@@ -2,7 +2,9 @@
 
 - **limit/offset** (the default): 50 rows, at most 1000 (a larger limit is capped, never an error). The count is
   exact up to ``COUNT_CAP`` records; beyond that the response says ``"count_exact": false`` and ``count`` is a
-  lower bound, so no request counts a whole large table. A page that is not full needs no count at all.
+  lower bound, so no request counts a whole large table. A page that is not full needs no count at all. A list
+  filtered by one company or person alone (``/api/events/?company=X``) reads its exact count from the counts the
+  database keeps (``BaseFilterSet.stored_count``) instead.
 - **cursor** (``?cursor=`` to start): keyset pagination, NetBox/DRF style. The cursor holds the last row's
   ordering values, and the next page starts right after them with one comparison an index answers, so page
   3,000 costs what page 1 does. Any ``ordering`` works; ties are always broken by id. No count.
@@ -198,6 +200,7 @@ class Pagination(pagination.BasePagination):
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
         self.request = request
+        self.view = view
         self.limit = self.get_limit(request)
         self.cursor_mode = self.cursor_query_param in request.query_params
         self.keys = ordering_keys(queryset)
@@ -287,6 +290,9 @@ class Pagination(pagination.BasePagination):
     def _count(self, queryset: QuerySet, rows: list) -> tuple[int, bool]:
         if not self.has_next and (rows or not self.offset):
             return self.offset + len(rows), True
+        stored = self.view.stored_count() if hasattr(self.view, "stored_count") else None
+        if stored is not None:  # kept by the database: exact, whatever its size
+            return stored, True
         # Counting stops at the cap: SELECT COUNT(*) FROM (SELECT ... LIMIT cap + 1).
         capped = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
         if capped <= COUNT_CAP:

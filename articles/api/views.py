@@ -101,14 +101,25 @@ class RecordViewSet(viewsets.ModelViewSet):
         and rejected proposals, lists, exports, counts and the change feed alike. An editor (a user who may change
         the record) sees one by its own address, and a list of them when asking by status (``?status=proposed``);
         for anyone else a proposal does not exist (a 404, and no list shows one, whatever it asks for)."""
+        self.proposals_shown = False
         if not hasattr(queryset, "facts"):
             return queryset
         if not proposals_visible_to(self.request, queryset.model):
             return queryset.facts()
+        self.proposals_shown = True
         if self.detail or self.action == "create":  # one record, by its address (or the one just created)
             return queryset
         asked = set(self.request.query_params.getlist("status")) & PROPOSAL_STATUSES if self.request else set()
+        self.proposals_shown = bool(asked)
         return queryset if asked else queryset.facts()
+
+    def stored_count(self) -> int | None:
+        """The list's count as the database keeps it (``BaseFilterSet.stored_count``), for the paginator; only for
+        a list without proposals, which the stored counts leave out."""
+        filterset = getattr(self, "filterset", None)
+        if filterset is None or getattr(self, "proposals_shown", True):
+            return None
+        return filterset.stored_count()
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters choose among records; one record's own address is not narrowed by them.
