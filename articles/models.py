@@ -370,10 +370,11 @@ class Event(Quoted):
             # GET /api/events/ (by date, then id), its cursor pages, ?date__lte=, and ?date__gte= bounded by the
             # longest span (index event_date_span on date_latest - date, PostgreSQL only: migration 0012).
             models.Index(fields=["date", "id"], name="event_date_order"),
-            # ?covers= and ?date_latest__gte= (an event's span reaches into a period).
-            models.Index(fields=["date_latest", "date"], name="event_date_latest"),
-            # ?type=X on /api/events/, in the default order.
-            models.Index(fields=["type", "date", "id"], name="event_type_order"),
+            # ?covers= and ?date_latest__gte= (an event's span reaches into a period); the status last, so that the
+            # list's capped count reads the index alone (0.64 -> 0.25 ms at 100k).
+            models.Index(fields=["date_latest", "date", "status"], name="event_date_latest"),
+            # ?type=X on /api/events/, in the default order; the status last for the capped count (as above).
+            models.Index(fields=["type", "date", "id", "status"], name="event_type_order"),
             # ?updated_since= on /api/events/.
             models.Index(fields=["updated_at", "id"], name="event_updated"),
             # The review desk: an article's proposals, and the queue of articles that still have some.
@@ -530,8 +531,9 @@ class Figure(Quoted):
         indexes = [
             # /api/figures/?company=X&metric=Y: a company's numbers of one kind (the most common query).
             models.Index(fields=["company", "metric"], name="figure_company_metric"),
-            # ?metric=Y&value__gte=N: the largest or smallest numbers of a kind, across companies.
-            models.Index(fields=["metric", "value"], name="figure_metric_value"),
+            # ?metric=Y&value__gte=N: the largest or smallest numbers of a kind, across companies; the status last,
+            # so that the list's capped count (every list leaves proposals out) reads the index alone.
+            models.Index(fields=["metric", "value", "status"], name="figure_metric_value"),
             # ?status=verified / corrected / disputed: the editors' worklists; most figures are just reported.
             models.Index(fields=["status"], name="figure_status"),
             # ?period_start__gte= / ?period_end__lte= / ?covers=: numbers for a period.
