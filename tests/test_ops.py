@@ -315,3 +315,23 @@ def test_a_repeated_list_is_planned_once_per_connection_and_answers_each_filter(
     for _ in range(12):
         assert client.get("/api/figures/", {"offset": 3, "limit": 1}).status_code == 200
     prepared()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_load_leaves_planning_to_postgresql_and_puts_the_connection_back(prepared_connection, tmp_path):
+    """Every run planned is for the API's reads; a load's triggers run a million statements, which PostgreSQL plans
+    once (``auto``) during a load, and the connection plans every run again afterwards."""
+    from articles.services.fixtures import fixtures_load
+
+    from .base import synthetic_data_set
+
+    def mode() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    assert mode() == "force_custom_plan"
+    seen = set()
+    report = fixtures_load(paths=[synthetic_data_set(tmp_path / "set", 3)], progress=lambda *_: seen.add(mode()))
+    assert report.created and seen == {"auto"}
+    assert mode() == "force_custom_plan"
