@@ -325,13 +325,38 @@ def test_a_load_leaves_planning_to_postgresql_and_puts_the_connection_back(prepa
 
     from .base import synthetic_data_set
 
-    def mode() -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW plan_cache_mode")
-            return cursor.fetchone()[0]
-
-    assert mode() == "force_custom_plan"
+    assert plan_cache_mode() == "force_custom_plan"
     seen = set()
-    report = fixtures_load(paths=[synthetic_data_set(tmp_path / "set", 3)], progress=lambda *_: seen.add(mode()))
+    progress = lambda *_: seen.add(plan_cache_mode())  # noqa: E731
+    report = fixtures_load(paths=[synthetic_data_set(tmp_path / "set", 3)], progress=progress)
     assert report.created and seen == {"auto"}
-    assert mode() == "force_custom_plan"
+    assert plan_cache_mode() == "force_custom_plan"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_merge_plans_the_triggers_once_within_its_transaction(prepared_connection, monkeypatch):
+    """A merge moves thousands of rows through the triggers: planned once in its transaction (measured at 100k: a
+    merge of 1,800 rows 1.4-2.3 s with every run planned, 1.4-1.8 s so), and every run planned again after it."""
+    from django.contrib.auth import get_user_model
+
+    from articles.models import Company
+    from articles.services import base, companies
+
+    from .base import make_article, make_company
+
+    seen = []
+    planned_once = base.triggers_planned_once
+    monkeypatch.setattr(base, "triggers_planned_once", lambda: (planned_once(), seen.append(plan_cache_mode())))
+    acme, zeta = make_company("acme"), make_company("zeta")
+    make_article("story", companies=(zeta,))
+    user = get_user_model().objects.create_user("merger")
+    moved = companies.company_merge(survivor=acme, duplicates=[zeta], user=user, reason="the same company")
+    assert (moved["mentions"], seen) == (1, ["auto"])
+    assert list(Company.objects.values_list("slug", flat=True)) == ["acme"]
+    assert plan_cache_mode() == "force_custom_plan"
+
+
+def plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]

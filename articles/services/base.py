@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -35,6 +35,16 @@ class StaleWriteError(Exception):
             f"{instance._meta.verbose_name} {instance.pk} was changed by someone else (version {current}, "
             f"you edited version {expected}); reload it and apply your change again."
         )
+
+
+def triggers_planned_once() -> None:
+    """For a write that fires the database's triggers on many rows (a merge): inside the current transaction,
+    PostgreSQL plans the triggers' statements once (``plan_cache_mode=auto``, its default) instead of on every row,
+    as a connection with ``DATABASE_PREPARED_STATEMENTS`` has it for the API's reads (``plan_cache_mode``
+    ``force_custom_plan``; ``newsdb.settings.prepared_statements``). The transaction's end puts it back."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('plan_cache_mode', 'auto', true)")
 
 
 def normalise_text(value: Any) -> Any:

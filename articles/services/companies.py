@@ -114,6 +114,7 @@ def company_merge(*, survivor: Company, duplicates: Sequence[Company], user: Any
     if survivor.pk in duplicate_ids:
         raise CompanyMergeError(f"{survivor.name} cannot be merged into itself.")
 
+    base.triggers_planned_once()  # thousands of rows move, each through the counts' and search triggers
     # Lock every company involved so that nobody edits them halfway through.
     locked = {c.pk: c for c in Company.objects.select_for_update().filter(pk__in=[survivor.pk, *duplicate_ids])}
     missing = duplicate_ids - set(locked)
