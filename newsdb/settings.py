@@ -350,12 +350,14 @@ DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
 # Behind PgBouncer (or another pooler) in transaction mode: no server-side cursors, no prepared statements, and no
 # `options` startup parameter (PgBouncer refuses it: set jit, random_page_cost and statement_timeout on the database).
 DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
-# PostgreSQL, opt-in: send parameters apart from the SQL (psycopg's server-side binding) and prepare a statement once
-# it has run five times on a connection, so that PostgreSQL parses and analyses each list's queries once per
-# connection instead of on every request (each run is still planned for its values: see below). Lists cost 10-20%
-# less a request; but the triggers' statements are then planned on every run too, and a 100k first load costs
-# PostgreSQL 6.5 CPU-s more (47 against 40.5). Off behind PgBouncer.
-DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", False)
+# PostgreSQL: send parameters apart from the SQL (psycopg's server-side binding) and prepare a statement once it has
+# run five times on a connection, so that PostgreSQL parses and analyses each list's queries once per connection
+# instead of on every request (each run is still planned for its values: see below). Lists cost 10-25% less a
+# request. Writes that fire the triggers on many rows have them planned once, as without it (a load:
+# services.fixtures; a merge: services.base.triggers_planned_once). After a migration that changes a column's type,
+# restart the web workers (a statement prepared before it fails until its connection is replaced). Off behind
+# PgBouncer; false turns it off.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # Streaming replicas (comma-separated URLs) that serve reads: DATABASES gains replica_0, replica_1, ...
 DATABASE_REPLICAS: list[str] = []
 # A client that wrote reads from the primary for this many seconds after (0: never).

@@ -244,8 +244,8 @@ print(json.dumps([options.get("server_side_binding"), options.get("prepare_thres
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({}, [None, "unset"]),
-        ({"DATABASE_PREPARED_STATEMENTS": "true"}, [True, 5]),
+        ({}, [True, 5]),
+        ({"DATABASE_PREPARED_STATEMENTS": "false"}, [None, "unset"]),
         ({"DATABASE_PGBOUNCER": "true"}, [None, None]),  # a pooler in transaction mode cannot keep them
         ({"DATABASE_PGBOUNCER": "true", "DATABASE_PREPARED_STATEMENTS": "true"}, [None, None]),
     ],
