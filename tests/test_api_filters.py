@@ -4,6 +4,7 @@ in article order with a cursor, without extra queries."""
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -84,7 +85,7 @@ class TestCurated:
     def test_each_companys_events_in_date_order(self, api):
         """?company=X with one company reads its events through articles_company_event; every company's list is
         the events it takes part in, in date order, then id, and backwards with
-        ordering=-date (ties by id), and the same page by page with a cursor."""
+        ordering=-date (ties by id, descending too), and the same page by page with a cursor."""
         listed = Event.objects.all()  # the default manager leaves proposals out, as the list does
         companies = Company.objects.filter(participations__isnull=False).distinct()
         for company in companies:
@@ -93,7 +94,8 @@ class TestCurated:
             found = slugs(api.get("/api/events/", {"company": company.slug, **ALL}), "id")
             assert found == expected, company.slug
             backwards = slugs(api.get("/api/events/", {"company": company.slug, "ordering": "-date", **ALL}), "id")
-            assert backwards == list(events.order_by("-date", "id").values_list("id", flat=True)), company.slug
+            assert backwards == list(events.order_by("-date", "-id").values_list("id", flat=True)), company.slug
+            assert backwards == expected[::-1], company.slug
         assert companies.count() >= 20
         seen, url, params = [], "/api/events/", {"company": "bitmain", "cursor": "", "limit": 7}
         while url:
@@ -156,10 +158,13 @@ class TestCurated:
             back = [row["id"] for row in page["results"]] + back
             url = page["previous"]
         assert back + [row["id"] for row in pages[-1]["results"]] == expected
-        # Descending: ties (two figures from one sentence) still by id.
+        # Descending: ties (two figures from one sentence) by id, descending too (the order an index on
+        # (quote_start, id) gives read backwards): the ascending list reversed.
         last_first = slugs(api.get("/api/figures/", {"article": article, "ordering": "-quote_start", **ALL}), "id")
-        assert last_first == list(figures.order_by("-quote_start", "id").values_list("id", flat=True))
-        assert last_first != expected[::-1]
+        assert last_first == list(figures.order_by("-quote_start", "-id").values_list("id", flat=True))
+        assert last_first == expected[::-1]
+        ties = figures.values("quote_start").annotate(n=Count("id")).filter(n__gt=1)
+        assert ties.exists()  # the curated article has figures that share a sentence
 
 
 @pytest.mark.django_db
