@@ -238,7 +238,8 @@ class Pagination(pagination.BasePagination):
                 "count": {
                     "type": "integer",
                     "description": f"limit/offset only: how many records match; exact up to {COUNT_CAP:,}, beyond "
-                    "that a lower bound (see count_exact). Absent in cursor mode.",
+                    "that a lower bound (see count_exact), and always exact for a list filtered by one company or "
+                    "person alone. Absent in cursor mode.",
                 },
                 "count_exact": {"type": "boolean", "description": "limit/offset only: whether count is exact."},
                 "next": link,
