@@ -327,9 +327,25 @@ def test_a_load_leaves_planning_to_postgresql_and_puts_the_connection_back(prepa
 
     assert plan_cache_mode() == "force_custom_plan"
     seen = set()
-    progress = lambda *_: seen.add(plan_cache_mode())  # noqa: E731
+    progress = lambda phase, *_: phase == "writing" and seen.add(plan_cache_mode())  # noqa: E731
     report = fixtures_load(paths=[synthetic_data_set(tmp_path / "set", 3)], progress=progress)
-    assert report.created and seen == {"auto"}
+    assert report.created and seen == {"auto"}  # while it writes
+    assert plan_cache_mode() == "force_custom_plan"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_streamed_first_load_leaves_planning_to_postgresql_too(prepared_connection, tmp_path, monkeypatch):
+    from articles.services.fixtures import first_load, fixtures_load, parallel
+
+    from .base import synthetic_data_set
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)  # three files are an archive
+    streamed, stream = [], first_load.first_load
+    monkeypatch.setattr(first_load, "first_load", lambda *a, **k: streamed.append(True) or stream(*a, **k))
+    seen = set()
+    progress = lambda phase, *_: phase == "writing" and seen.add(plan_cache_mode())  # noqa: E731
+    report = fixtures_load(paths=[synthetic_data_set(tmp_path / "set", 3)], progress=progress)
+    assert report.created and streamed == [True] and seen == {"auto"}
     assert plan_cache_mode() == "force_custom_plan"
 
 

@@ -508,15 +508,8 @@ class BaseFilterSet(django_filters.FilterSet):
         if not isinstance(values, list) or len(values) != 1 or type(values[0]) is not int:
             return None  # several, none, or ``null``
         model, column = self.stored_counts[used[0]]
-        connection = connections[self.queryset.db]
-        quote = connection.ops.quote_name
-        meta = model._meta
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s", [values[0]]
-            )
-            row = cursor.fetchone()
-        return None if row is None else row[0]
+        stored = model.objects.using(self.queryset.db).filter(pk=values[0]).values_list(column, flat=True)
+        return next(iter(stored), None)
 
     def get_form_class(self):
         """The filter set's form class, made once: the request's fields are given to each form (``form``)."""

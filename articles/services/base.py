@@ -38,7 +38,7 @@ class StaleWriteError(Exception):
 
 
 def triggers_planned_once() -> None:
-    """For a write that fires the database's triggers on many rows (a merge): inside the current transaction,
+    """For a write that fires the database's triggers on many rows (a load, a merge): inside the current transaction,
     PostgreSQL plans the triggers' statements once (``plan_cache_mode=auto``, its default) instead of on every row,
     as a connection with ``DATABASE_PREPARED_STATEMENTS`` has it for the API's reads (``plan_cache_mode``
     ``force_custom_plan``; ``newsdb.settings.prepared_statements``). The transaction's end puts it back."""
