@@ -70,6 +70,16 @@ def created(record: models.Model) -> models.Model:
     return record
 
 
+def every_page(client, path: str) -> list[dict]:
+    """Every row of a list, following its next links from ``path``."""
+    rows = []
+    while path:
+        body = client.get(path).json()
+        rows.extend(body["results"])
+        path = body["next"]
+    return rows
+
+
 def make_company(slug: str, *, aliases: tuple[str, ...] = (), **fields: Any) -> Company:
     fields.setdefault("name", slug.replace("-", " ").title())
     company = Company.objects.create(slug=slug, **fields)

@@ -117,6 +117,30 @@ class TestCurated:
         assert slugs(api.get("/api/figures/", {**prepayments, "value__gte": "700000000"}), "id") == []
         assert slugs(api.get("/api/figures/", {**prepayments, "value_overlaps": "870000000,"}), "id") == []
 
+    def test_value_overlaps_matches_an_interval_check_at_every_boundary(self, api):
+        """Intervals that start and end at, just below and just above every curated value and range top, each
+        bound left open too: the list holds exactly the figures whose [value, value_high or value] meets it."""
+        figures = list(Figure.objects.values_list("id", "value", "value_high"))
+        assert any(high is not None for _, _, high in figures)
+        ranges = [(pk, low, high if high is not None else low) for pk, low, high in figures]
+        spans = [(low, high) for _, low, high in ranges if high > low]
+        values = sorted(low for _, low, _ in ranges)
+        # Inside, at and around every range, and a few single values across the scale, each bound open too.
+        bounds = [None, *(p for low, high in spans for p in (low - 1, (low + high) / 2, high + 1))]
+        bounds += values[:: max(1, len(values) // 4)]
+        checked = 0
+        for low in bounds:
+            for high in bounds:
+                if low is None and high is None or (low is not None and high is not None and low > high):
+                    continue
+                text = f"{'' if low is None else low},{'' if high is None else high}"
+                expected = {
+                    pk for pk, start, top in ranges if (high is None or start <= high) and (low is None or top >= low)
+                }
+                assert set(slugs(api.get("/api/figures/", {"value_overlaps": text, **ALL}), "id")) == expected, text
+                checked += 1
+        assert checked > 100
+
     def test_value_overlaps_takes_its_bounds_in_either_order(self, api):
         prepayments = {"metric": "prepayment", "company": "bitmain", **ALL}
         upwards = api.get("/api/figures/", {**prepayments, "value_overlaps": "700000000,900000000"})

@@ -29,7 +29,7 @@ from articles.api.serializers import (
 from articles.api.views import CompanyViewSet, PersonViewSet
 from articles.models import Article, Company, Event, Figure, Person
 
-from .base import make_article, make_company, make_event, make_figure, make_person
+from .base import every_page, make_article, make_company, make_event, make_figure, make_person
 
 RESOURCES = {
     "articles": (Article, ArticleSerializer),
@@ -39,15 +39,6 @@ RESOURCES = {
     "figures": (Figure, FigureSerializer),
 }
 LOOKUP = {"articles": "slug", "companies": "slug", "people": "slug", "events": "id", "figures": "id"}
-
-
-def every_page(client, path: str) -> list[dict]:
-    rows = []
-    while path:
-        body = client.get(path).json()
-        rows.extend(body["results"])
-        path = body["next"]
-    return rows
 
 
 def streamed(response) -> str:

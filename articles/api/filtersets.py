@@ -253,7 +253,9 @@ class EventFilterSet(BaseFilterSet):
         field_name="date", lookup_expr="lte", help_text="Events that start on this day or earlier."
     )
     date__lt = MultiValueDateFilter(field_name="date", lookup_expr="lt", help_text="Events that start before this day.")
-    ordering = OrderingFilter(fields=["date", "type", "title", "id", "created_at", "updated_at"])
+    ordering = OrderingFilter(
+        fields=["date", "type", "title", "id", "created_at", "updated_at"], then={"type": ("date",)}
+    )
     updated_since = _updated_since()
     # A company or person in any role: each event once, as the stored counts count them.
     stored_counts = {
@@ -362,7 +364,8 @@ class FigureFilterSet(BaseFilterSet):
             "id",
             "created_at",
             "updated_at",
-        ]
+        ],
+        then={"metric": ("value",), "period_start": ("period_end",)},
     )
     updated_since = _updated_since()
     stored_counts = {"company": (CompanyCounts, "figure_count"), "company_id": (CompanyCounts, "figure_count")}

@@ -51,6 +51,12 @@ class Key:
     def nullable(self) -> bool:
         return self.field.null
 
+    @property
+    def total(self) -> bool:
+        """A unique column of the listed model that cannot be empty (a slug): no ties to break, and an id after it
+        would make PostgreSQL sort what its unique index gives in order."""
+        return "__" not in self.path and self.field.unique and not self.field.null
+
     def order_by(self, backwards: bool = False) -> OrderBy:
         descending = self.descending != backwards
         expression = F(self.path)
@@ -64,7 +70,8 @@ class Key:
 
 def ordering_keys(queryset: QuerySet) -> list[Key]:
     """The queryset's order as keys (its ``order_by``, else the model's ``Meta.ordering``), a relation expanded into
-    its model's ordering as Django does, and ended by the primary key so that the order is total."""
+    its model's ordering as Django does, and ended by the primary key so that the order is total (or by a unique
+    column, which is total already)."""
     query = queryset.query
     if query.order_by:
         items = list(query.order_by)
@@ -75,7 +82,7 @@ def ordering_keys(queryset: QuerySet) -> list[Key]:
         for key in _expand(queryset, item):
             if key.path not in {k.path for k in keys}:
                 keys.append(key)
-            if key.path == "pk":
+            if key.path == "pk" or key.total:
                 return keys
     pk = queryset.model._meta.pk
     keys.append(Key("pk", False, pk))

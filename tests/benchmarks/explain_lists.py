@@ -6,9 +6,13 @@ PostgreSQL), captures the SQL it sends, and runs ``EXPLAIN (ANALYZE, BUFFERS)`` 
 the plan of its main query (the page of records), each query's execution time, and flags: a Seq Scan on a large
 table, a Sort over more than ``--sort-rows`` rows, a scan that reads and discards more than ``--large-rows`` rows.
 
-Exits non-zero when a request's main query reads a large table without an index (a Seq Scan on it), or when a
-request fails. A table is large from ``--large-rows`` rows (``pg_class.reltuples``), or when it is one of articles,
-events, figures, participants or a history table, whatever its size: a Seq Scan over 500 companies is the right plan.
+With ``--orderings``, also every ordering the articles, events and figures lists offer, each way, and the cursor
+page 2 of each.
+
+Exits non-zero when a request's main query reads a large table without an index (a Seq Scan on it) or sorts more
+than ``--sort-rows`` rows, or when a request fails. A table is large from ``--large-rows`` rows
+(``pg_class.reltuples``), or when it is one of articles, events, figures, participants or a history table, whatever
+its size: a Seq Scan over 500 companies is the right plan.
 """
 
 import argparse
@@ -159,7 +163,19 @@ def passed(result: dict) -> bool:
     if result["status"] != 200 or result.get("main") is None:
         return False
     main = result["queries"][result["main"]]
-    return main["index_used"] and not main["seq_scans_on_large_tables"]
+    return main["index_used"] and not main["seq_scans_on_large_tables"] and not main["big_sorts"]
+
+
+def ordering_requests() -> list[str]:
+    """Every ordering the API offers on the large lists, each way: ``?ordering=F`` and ``?ordering=-F``, from the
+    filter sets themselves, so that an ordering added without an index fails here."""
+    from articles.api.filtersets import ArticleFilterSet, EventFilterSet, FigureFilterSet
+
+    paths, lists = [], {"articles": ArticleFilterSet, "events": EventFilterSet, "figures": FigureFilterSet}
+    for resource, filterset in lists.items():
+        for param in filterset.base_filters["ordering"].param_map:
+            paths += [f"/api/{resource}/?ordering={param}", f"/api/{resource}/?ordering=-{param}"]
+    return paths
 
 
 def show(result: dict, depth: int) -> None:
@@ -194,6 +210,11 @@ def main() -> None:
     parser.add_argument("--sort-rows", type=int, default=1_000, help="Flag a sort over more rows than this.")
     parser.add_argument("--depth", type=int, default=8, help="Plan levels to print.")
     parser.add_argument("--json", type=Path, help="Also write every plan as JSON.")
+    parser.add_argument(
+        "--orderings",
+        action="store_true",
+        help="Also every ordering the articles, events and figures lists offer, each way, and its cursor page 2.",
+    )
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.database_url
@@ -213,8 +234,13 @@ def main() -> None:
         f"{sizes.get('articles_event', 0):,} events, {sizes.get('articles_figure', 0):,} figures (pg_class estimates)"
     )
     client = Client(HTTP_HOST="127.0.0.1")
-    results = [check(client, connection, path, sizes, args) for path in REQUESTS]
-    for first_page in CURSOR_PAGE_2:
+    requests, cursor_firsts = list(REQUESTS), list(CURSOR_PAGE_2)
+    if args.orderings:
+        orderings = ordering_requests()
+        requests += orderings
+        cursor_firsts += [f"{path}&cursor=" for path in orderings]
+    results = [check(client, connection, path, sizes, args) for path in requests]
+    for first_page in cursor_firsts:
         first = check(client, connection, first_page, sizes, args)
         if first["status"] == 200 and first.get("next"):
             page_two = first["next"].split("://", 1)[-1].split("/", 1)[-1]
