@@ -1,7 +1,8 @@
 """Every ordering the lists offer: its ties broken by the columns of the index that serves it, the same order page
 by page with a cursor, and (PostgreSQL) a page read from an index in either direction, never by sorting the
 table. At 100,000 articles a sorted page took 85-320 ms; read from an index, 5-8 ms
-(``tests/benchmarks/explain_lists.py --orderings`` shows each plan at that size)."""
+(``tests/benchmarks/explain_lists.py --orderings`` shows each plan at that size). And the filters that read every
+row without an index of their own (``author``, ``value_overlaps`` without a metric) can use one."""
 
 import json
 
@@ -42,21 +43,34 @@ def offered_orderings(resource: str) -> list[str]:
     ]
 
 
-def page_plan(api, resource: str, url: str) -> dict:
-    """The PostgreSQL plan of the query that reads the page, with sorting priced out."""
+def page_plan(api, resource: str, url: str, *, off: tuple[str, ...] = ("enable_sort",)) -> dict:
+    """The PostgreSQL plan of the query that reads the page, with the plans ``off`` priced out."""
     with CaptureQueriesContext(connection) as captured:
         response = api.get(url)
     assert response.status_code == 200, response.content
     table = f'FROM "articles_{resource[:-1]}"'
     [page] = [q["sql"] for q in captured if table in q["sql"] and " LIMIT " in q["sql"] and "COUNT(" not in q["sql"]]
     with connection.cursor() as sql:
-        sql.execute("SET enable_sort = off")
+        for setting in off:
+            sql.execute(f"SET {setting} = off")
         try:
             sql.execute(f"EXPLAIN (FORMAT JSON) {page}")
             result = sql.fetchone()[0]
         finally:
-            sql.execute("RESET enable_sort")
+            for setting in off:
+                sql.execute(f"RESET {setting}")
     return (json.loads(result) if isinstance(result, str) else result)[0]["Plan"]
+
+
+def nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
+
+
+def indexes_read(plan: dict) -> set[str]:
+    found = {plan["Index Name"]} if plan.get("Index Name") else set()
+    for child in plan.get("Plans", []):
+        found |= indexes_read(child)
+    return found
 
 
 def sort_nodes(plan: dict) -> list[str]:
@@ -122,3 +136,29 @@ class TestOrderings:
                     sorted_pages[url] = sorts
         assert sorted_pages == {}
         assert len(offered_orderings(resource)) >= 12
+
+
+class TestFilterPlans:
+    def test_author_matches_part_of_a_name_in_any_case(self, api, curated_readonly):
+        found = ids(api.get("/api/articles/", {"author": "WEEKS", **ALL}))
+        assert found == ids(api.get("/api/articles/", {"author": "ryan w", **ALL})) and len(found) == 1
+        assert ids(api.get("/api/articles/", {"author": "nobody", **ALL})) == []
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+    def test_author_can_be_read_from_its_trigram_index(self, api, curated_readonly):
+        """Without the index (migration 0021) the only plan reads every article; with plain scans priced out, the
+        plan that remains is a bitmap scan of it."""
+        plan = page_plan(api, "articles", "/api/articles/?author=weeks", off=("enable_seqscan", "enable_indexscan"))
+        assert "article_authors_trgm" in indexes_read(plan), json.dumps(plan, indent=1)[:3000]
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+    def test_value_overlaps_without_a_metric_reads_the_value_indexes(self, api, curated_readonly):
+        """Two ranges, each answered by an index (a BitmapOr of two index scans): values in the interval, or ranges
+        that start below it and reach into it; PostgreSQL estimates each from a column's histogram."""
+        url = "/api/figures/?value_overlaps=700000000,800000000"
+        plan = page_plan(api, "figures", url, off=("enable_seqscan", "enable_indexscan"))
+        [either] = [node for node in nodes(plan) if node["Node Type"] == "BitmapOr"]
+        assert len(either["Plans"]) == 2
+        assert all(child["Node Type"] in ("Bitmap Index Scan", "BitmapAnd") for child in either["Plans"])
+        read = indexes_read(either)
+        assert "figure_value_order" in read and read & {"figure_value_high", "figure_value_high_desc"}, read
