@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from articles.api.filtersets import ArticleFilterSet, EventFilterSet, FigureFilterSet
 from articles.models import Event, Figure
 
-from .base import every_page
+from .base import every_page, make_article, make_figure
 
 ALL = {"limit": 1000}
 LARGE_LISTS = {"articles": ArticleFilterSet, "events": EventFilterSet, "figures": FigureFilterSet}
@@ -162,3 +162,25 @@ class TestFilterPlans:
         assert all(child["Node Type"] in ("Bitmap Index Scan", "BitmapAnd") for child in either["Plans"])
         read = indexes_read(either)
         assert "figure_value_order" in read and read & {"figure_value_high", "figure_value_high_desc"}, read
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="extended statistics are PostgreSQL's")
+@pytest.mark.django_db
+def test_the_planner_knows_a_figures_unit_follows_from_its_metric():
+    """Half the figures revenue in USD, half market shares in percent: taken as independent, revenue in percent
+    would be a quarter of them (50 of 200), and PostgreSQL would walk the list's order to find a page of them. The
+    statistics on the pair (migration 0022) tell it there are none."""
+    article = make_article("shares")
+    for n in range(100):
+        make_figure(article, f"revenue-{n}")
+        make_figure(article, f"share-{n}", metric="market_share", unit="percent", value=n, as_reported=f"{n}%")
+    with connection.cursor() as sql:
+        sql.execute("ANALYZE articles_figure")
+        estimates = {}
+        for metric, unit in (("revenue", "percent"), ("revenue", "USD")):
+            sql.execute(
+                "EXPLAIN (FORMAT JSON) SELECT id FROM articles_figure WHERE metric = %s AND unit = %s", [metric, unit]
+            )
+            result = sql.fetchone()[0]
+            estimates[unit] = (json.loads(result) if isinstance(result, str) else result)[0]["Plan"]["Plan Rows"]
+    assert estimates["percent"] <= 5 and 90 <= estimates["USD"] <= 110, estimates
