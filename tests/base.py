@@ -17,6 +17,7 @@
 """
 
 import datetime
+import json
 import subprocess
 import threading
 import time
@@ -35,6 +36,7 @@ from django.contrib.auth.models import User
 from django.db import connection, connections, models, transaction
 from django.db.models import Sum
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -78,6 +80,46 @@ def every_page(client, path: str) -> list[dict]:
         rows.extend(body["results"])
         path = body["next"]
     return rows
+
+
+# PostgreSQL's plans of the list pages (tests that show a page is read from an index).
+
+
+def page_plan(api, resource: str, url: str, *, off: tuple[str, ...] = ("enable_sort",)) -> dict:
+    """The PostgreSQL plan of the query that reads the page, with the plans ``off`` priced out."""
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+    assert response.status_code == 200, response.content
+    table = f'FROM "articles_{resource[:-1]}"'
+    [page] = [q["sql"] for q in captured if table in q["sql"] and " LIMIT " in q["sql"] and "COUNT(" not in q["sql"]]
+    with connection.cursor() as sql:
+        for setting in off:
+            sql.execute(f"SET {setting} = off")
+        try:
+            sql.execute(f"EXPLAIN (FORMAT JSON) {page}")
+            result = sql.fetchone()[0]
+        finally:
+            for setting in off:
+                sql.execute(f"RESET {setting}")
+    return (json.loads(result) if isinstance(result, str) else result)[0]["Plan"]
+
+
+def nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
+
+
+def indexes_read(plan: dict) -> set[str]:
+    found = {plan["Index Name"]} if plan.get("Index Name") else set()
+    for child in plan.get("Plans", []):
+        found |= indexes_read(child)
+    return found
+
+
+def sort_nodes(plan: dict) -> list[str]:
+    found = [plan["Node Type"]] if "Sort" in plan["Node Type"] else []
+    for child in plan.get("Plans", []):
+        found += sort_nodes(child)
+    return found
 
 
 def make_company(slug: str, *, aliases: tuple[str, ...] = (), **fields: Any) -> Company:

@@ -9,13 +9,12 @@ import json
 import pytest
 from django.db import connection
 from django.db.models import F
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from articles.api.filtersets import ArticleFilterSet, EventFilterSet, FigureFilterSet
 from articles.models import Event, Figure
 
-from .base import every_page, make_article, make_figure
+from .base import every_page, indexes_read, make_article, make_figure, nodes, page_plan, sort_nodes
 
 ALL = {"limit": 1000}
 LARGE_LISTS = {"articles": ArticleFilterSet, "events": EventFilterSet, "figures": FigureFilterSet}
@@ -41,43 +40,6 @@ def offered_orderings(resource: str) -> list[str]:
     return [
         f"{sign}{param}" for param in LARGE_LISTS[resource].base_filters["ordering"].param_map for sign in ("", "-")
     ]
-
-
-def page_plan(api, resource: str, url: str, *, off: tuple[str, ...] = ("enable_sort",)) -> dict:
-    """The PostgreSQL plan of the query that reads the page, with the plans ``off`` priced out."""
-    with CaptureQueriesContext(connection) as captured:
-        response = api.get(url)
-    assert response.status_code == 200, response.content
-    table = f'FROM "articles_{resource[:-1]}"'
-    [page] = [q["sql"] for q in captured if table in q["sql"] and " LIMIT " in q["sql"] and "COUNT(" not in q["sql"]]
-    with connection.cursor() as sql:
-        for setting in off:
-            sql.execute(f"SET {setting} = off")
-        try:
-            sql.execute(f"EXPLAIN (FORMAT JSON) {page}")
-            result = sql.fetchone()[0]
-        finally:
-            for setting in off:
-                sql.execute(f"RESET {setting}")
-    return (json.loads(result) if isinstance(result, str) else result)[0]["Plan"]
-
-
-def nodes(plan: dict) -> list[dict]:
-    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
-
-
-def indexes_read(plan: dict) -> set[str]:
-    found = {plan["Index Name"]} if plan.get("Index Name") else set()
-    for child in plan.get("Plans", []):
-        found |= indexes_read(child)
-    return found
-
-
-def sort_nodes(plan: dict) -> list[str]:
-    found = [plan["Node Type"]] if "Sort" in plan["Node Type"] else []
-    for child in plan.get("Plans", []):
-        found += sort_nodes(child)
-    return found
 
 
 class TestOrderings:

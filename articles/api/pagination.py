@@ -111,6 +111,8 @@ def _expand(queryset: QuerySet, item, prefix: str = "", model=None, flip: bool =
             raise TypeError(f"Cannot paginate by {name!r}") from None
         if field.is_relation and i < len(parts) - 1:
             model = field.related_model
+    if field.is_relation and parts[-1] == field.attname:
+        return [Key(f"{prefix}{name}", descending, field)]  # the foreign key's own column (article_id)
     if field.is_relation and field.related_model._meta.ordering:
         related = field.related_model
         out = []

@@ -8,6 +8,7 @@ validation, the version check, history with the API user and the optional ``chan
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.db.models import F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponsePermanentRedirect, StreamingHttpResponse
@@ -19,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from articles import selectors
+from articles import figure_order, selectors
 from articles.choices import PROPOSAL_STATUSES
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, MergedCompany, Person
 from articles.services.articles import article_delete
@@ -418,6 +419,16 @@ class FigureViewSet(RecordViewSet):
     rows = listing.FIGURES
     serializer_class = FigureSerializer
     filterset_class = FigureFilterSet
+
+    def get_queryset(self) -> QuerySet:
+        """The list's order (newest article first, then the article, the key, the id), on PostgreSQL read from the
+        copy of the article's date each figure carries (``articles.figure_order``), which its indexes serve; on
+        SQLite through the article, the same order."""
+        queryset = super().get_queryset()
+        if self.action == "list" and figure_order.present(connections[queryset.db]):
+            queryset = queryset.annotate(article_date=figure_order.ArticleDate())
+            queryset = queryset.order_by("-article_date", "-article_id", "key", "pk")
+        return queryset
 
     @extend_schema(
         summary="A company's metric over time",

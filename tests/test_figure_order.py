@@ -1,0 +1,115 @@
+"""The figures list's order, newest article first (then the article, the key, the id), whichever way the records
+were written; on PostgreSQL read from each figure's copy of its article's date (``articles/figure_order.py``),
+which every writer keeps right, through an index, page by page, without sorting."""
+
+import datetime
+
+import pytest
+from django.db import connection
+
+from articles.models import Figure
+
+from .base import (
+    REVENUE_QUOTE,
+    every_page,
+    make_article,
+    make_company,
+    make_figure,
+    page_plan,
+    sort_nodes,
+    token_client,
+)
+
+pytestmark = pytest.mark.django_db
+POSTGRESQL = connection.vendor == "postgresql"
+
+
+def listed(client, query: str = "") -> list[int]:
+    return [row["id"] for row in every_page(client, f"/api/figures/?limit=3{query}")]
+
+
+def expected_order(**filters) -> list[int]:
+    figures = Figure.objects.filter(**filters)
+    return list(figures.order_by("-article__published_on", "-article_id", "key", "id").values_list("id", flat=True))
+
+
+def copies_wrong() -> list[tuple]:
+    """The figures whose copy of the date is not their article's (none on SQLite, which keeps no copy)."""
+    if not POSTGRESQL:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.id, f.article_published_on, a.published_on FROM articles_figure f "
+            "JOIN articles_article a ON a.id = f.article_id "
+            "WHERE f.article_published_on IS DISTINCT FROM a.published_on"
+        )
+        return cursor.fetchall()
+
+
+@pytest.fixture
+def figures():
+    acme, borealis = make_company("acme"), make_company("borealis")
+    old = make_article("old", companies=(acme,), published_on=datetime.date(2019, 5, 1))
+    new = make_article("new", companies=(acme, borealis), published_on=datetime.date(2024, 8, 26))
+    same_day = make_article("same-day", companies=(acme,), published_on=datetime.date(2024, 8, 26))
+    for article in (old, new, same_day):
+        for key in ("b", "a", "c"):
+            make_figure(article, key, company=acme)
+        make_figure(article, "z", company=borealis, metric="gross_margin")
+    return {"old": old, "new": new, "same-day": same_day}
+
+
+def test_the_list_is_newest_article_first_then_article_key_and_id(client, figures):
+    order = expected_order()
+    assert listed(client) == order and len(order) == 12
+    assert listed(client, "&cursor=") == order
+    assert listed(client, "&company=acme&metric=revenue") == expected_order(company__slug="acme", metric="revenue")
+    assert copies_wrong() == []
+
+
+def test_an_editor_who_moves_an_articles_date_moves_its_figures_in_the_list(client, figures, editor):
+    response = token_client(editor).patch(
+        "/api/articles/old/", {"published_on": "2025-01-01", "published_precision": "day"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert copies_wrong() == []
+    order = listed(client)
+    assert order == expected_order() and order[:4] == expected_order(article__slug="old")
+    assert listed(client, "&company=acme&metric=revenue&cursor=") == expected_order(
+        company__slug="acme", metric="revenue"
+    )
+
+
+def test_a_figure_written_through_the_api_or_moved_to_another_article_carries_its_date(client, figures, editor):
+    body = {
+        "article": "old",
+        "company": "acme",
+        "metric": "revenue",
+        "as_reported": "$1.5 million",
+        "value": "1500000",
+        "unit": "USD",
+        "quote": REVENUE_QUOTE,
+    }
+    response = token_client(editor).post("/api/figures/", body, format="json")
+    assert response.status_code == 201, response.content
+    moved = Figure.objects.get(article=figures["new"], key="a")
+    moved.article = figures["old"]
+    moved.key = "moved"
+    moved.save()
+    Figure.objects.filter(article=figures["same-day"], key="b").update(article=figures["old"], key="moved-too")
+    assert copies_wrong() == []
+    assert listed(client) == expected_order()
+
+
+def test_an_article_deleted_takes_its_figures_out_of_the_list(client, figures, editor):
+    assert token_client(editor).delete("/api/articles/new/").status_code == 204
+    assert listed(client) == expected_order() and len(expected_order()) == 8
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="the copy and its indexes are PostgreSQL's")
+@pytest.mark.parametrize("query", ["", "&company=acme&metric=revenue", "&company=acme"])
+def test_a_page_of_the_list_is_read_from_an_index_without_sorting(client, figures, query):
+    first = f"/api/figures/?limit=2{query}"
+    second = client.get(f"{first}&cursor=").json()["next"]
+    for url in (first, second):
+        assert sort_nodes(page_plan(client, "figures", url)) == [], url
