@@ -108,6 +108,29 @@ class TestCurated:
         either = listed.filter(participants__company__slug__in=["bitmain", "canaan"]).distinct()
         assert both == list(either.order_by("date", "id").values_list("id", flat=True))
 
+    def test_the_events_with_a_role_in_date_order(self, api):
+        """?role=X alone: for every role, the events with a participant in it, each once, in date order, then id,
+        backwards with ordering=-date, and page by page with a cursor."""
+        listed = Event.objects.all()
+        roles = set(EventParticipant.objects.values_list("role", flat=True))
+        assert len(roles) >= 5
+        for role in roles:
+            events = listed.filter(participants__role=role).distinct()
+            expected = list(events.order_by("date", "id").values_list("id", flat=True))
+            assert slugs(api.get("/api/events/", {"role": role, **ALL}), "id") == expected, role
+            backwards = slugs(api.get("/api/events/", {"role": role, "ordering": "-date", **ALL}), "id")
+            assert backwards == list(events.order_by("-date", "-id").values_list("id", flat=True)), role
+            seen, url, params = [], "/api/events/", {"role": role, "cursor": "", "limit": 2}
+            while url:
+                page = api.get(url, params).json()
+                seen += [row["id"] for row in page["results"]]
+                url, params = page["next"], None
+            assert seen == expected, role
+        # Two roles: the events with either, each once.
+        both = slugs(api.get("/api/events/", {"role": ["customer", "supplier"], **ALL}), "id")
+        either = listed.filter(participants__role__in=["customer", "supplier"]).distinct()
+        assert both == list(either.order_by("date", "id").values_list("id", flat=True)) and both
+
     def test_value_overlaps_finds_a_range_whose_top_reaches_the_bound(self, api):
         prepayments = {"metric": "prepayment", "company": "bitmain", **ALL}
         reaching = api.get("/api/figures/", {**prepayments, "value_overlaps": "700000000,"}).json()["results"]

@@ -37,6 +37,9 @@ REQUESTS = [
     "/api/events/?ordering=-date",
     "/api/events/?ordering=-updated_at",
     "/api/figures/?ordering=-updated_at",
+    # Filters that walked (or joined) every row until an index or a table served them.
+    "/api/figures/?value_overlaps=1000000,2000000",
+    "/api/articles/?author=smith",
 ]
 CURSOR_PAGE_2 = CURSOR_URLS
 LARGE_TABLES = re.compile(r"^articles_(article|event|figure|eventparticipant|historical\w*)$")
