@@ -23,7 +23,9 @@ a column Django does not know).
 from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DateField, Expression, F
+from django.db.models import DateField
+
+from .expressions import OnOwnTable
 
 COLUMN = "article_published_on"
 
@@ -85,22 +87,11 @@ def pg_trigger_switch(connection: BaseDatabaseWrapper, *, on: bool) -> None:
         cursor.execute(f"ALTER TABLE articles_figure {'ENABLE' if on else 'DISABLE'} TRIGGER figure_article_date")
 
 
-class ArticleDate(Expression):
-    """``<the queryset's figure table>.article_published_on``: the table is read from the queryset's own ``pk``
-    column, so it keeps its alias when the queryset becomes a subquery (as ``search._Matches`` does)."""
+class ArticleDate(OnOwnTable):
+    """``<the queryset's figure table>.article_published_on``."""
 
     output_field = DateField()
 
-    def __init__(self, pk: Expression | None = None):
-        super().__init__()
-        self.pk = pk if pk is not None else F("pk")
-
-    def get_source_expressions(self) -> list:
-        return [self.pk]
-
-    def set_source_expressions(self, expressions: list) -> None:
-        (self.pk,) = expressions
-
     def as_sql(self, compiler, connection):
-        column, params = compiler.compile(self.pk)
-        return f"{column.rsplit('.', 1)[0]}.{COLUMN}", params
+        table, params = self.table(compiler)
+        return f"{table}.{COLUMN}", params

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Expression, F, Model, Q, QuerySet
+from django.db.models import BooleanField, Expression, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz
 
 from .choices import PROPOSAL_STATUSES
+from .expressions import OnOwnTable
 from .models import Article, Company, Event, Figure, Person
 from .search_schema import SQLITE_INDEXES
 
@@ -226,26 +227,17 @@ def _in(ids: Collection[int]) -> SQL:
     return SQL("(" + ", ".join(["%s"] * len(ids)) + ")", list(ids))
 
 
-class _Matches(Expression):
-    """PostgreSQL: ``<the queryset's table>.search_document @@ websearch_to_tsquery(...)``. The table is read
-    from the queryset's own ``pk`` column, so it keeps its alias when the queryset becomes a subquery."""
+class _Matches(OnOwnTable):
+    """PostgreSQL: ``<the queryset's table>.search_document @@ websearch_to_tsquery(...)``."""
 
     output_field = BooleanField()
 
     def __init__(self, text: str, pk: Expression | None = None):
-        super().__init__()
+        super().__init__(pk)
         self.text = text
-        self.pk = pk if pk is not None else F("pk")
-
-    def get_source_expressions(self) -> list:
-        return [self.pk]
-
-    def set_source_expressions(self, expressions: list) -> None:
-        (self.pk,) = expressions
 
     def as_sql(self, compiler, connection):
-        column, params = compiler.compile(self.pk)
-        table = column.rsplit(".", 1)[0]
+        table, params = self.table(compiler)
         return f"{table}.search_document @@ {PostgreSQL.TSQUERY}", [*params, self.text]
 
 

@@ -5,6 +5,8 @@ filter compares (``UPPER(authors::text)``) finds the matches directly. PostgreSQ
 
 from django.db import migrations
 
+from articles.pg_only import postgresql_only
+
 CREATE = (
     "CREATE INDEX IF NOT EXISTS article_authors_trgm ON articles_article "
     "USING gin ((UPPER(authors::text)) gin_trgm_ops)"
@@ -12,19 +14,9 @@ CREATE = (
 DROP = "DROP INDEX IF EXISTS article_authors_trgm"
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("articles", "0020_ordering_indexes"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -7,18 +7,10 @@ determines the other) let it see that the pair is rare: 32 ms, a scan of the met
 
 from django.db import migrations
 
+from articles.pg_only import postgresql_only
+
 CREATE = "CREATE STATISTICS IF NOT EXISTS figure_metric_unit (mcv, dependencies) ON metric, unit FROM articles_figure"
 DROP = "DROP STATISTICS IF EXISTS figure_metric_unit"
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):
@@ -26,4 +18,4 @@ class Migration(migrations.Migration):
         ("articles", "0021_article_authors_trigram"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]
