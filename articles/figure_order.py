@@ -8,7 +8,8 @@ were all fetched, each joined to its article and sorted (1.8-2.7 ms of the datab
 figures (``?unit=percent&metric=revenue``, 180 ms). So ``articles_figure.article_published_on`` holds a copy of
 the article's date, kept by the database (never written by Django, which does not know the column):
 
-- ``figure_article_date``: ``BEFORE INSERT OR UPDATE OF article_id`` on a figure, reads its article's date;
+- ``figure_article_date``: ``BEFORE INSERT OR UPDATE OF article_id`` on a figure, reads its article's date
+  (``FOR SHARE``: see ``FIGURE_DATE_FUNCTION``);
 - ``article_figures_date``: ``AFTER UPDATE OF published_on`` on an article, copies the new date to its figures.
 
 Every writer keeps it right: the services, the admin, the loader, raw SQL. Three indexes read the list's order:
@@ -29,13 +30,20 @@ from .expressions import OnOwnTable
 
 COLUMN = "article_published_on"
 
+#: A figure's date is its article's, read with a share lock on the article's row: an editor changing the date at the
+#: same moment holds that row, so the figure waits for the new date; and the editor's update waits for the figure's
+#: transaction, whose figure its trigger then sees (``tests/test_figure_order.py`` interleaves both orders).
+FIGURE_DATE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION newsdb_figure_article_date() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"SELECT a.published_on INTO NEW.{COLUMN} FROM articles_article a WHERE a.id = NEW.article_id FOR SHARE; "
+    "RETURN NEW; END $$"
+)
+
 INSTALL = (
     f"ALTER TABLE articles_figure ADD COLUMN {COLUMN} date",
     f"UPDATE articles_figure f SET {COLUMN} = a.published_on FROM articles_article a WHERE a.id = f.article_id",
     f"ALTER TABLE articles_figure ALTER COLUMN {COLUMN} SET NOT NULL",
-    "CREATE FUNCTION newsdb_figure_article_date() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"NEW.{COLUMN} := (SELECT a.published_on FROM articles_article a WHERE a.id = NEW.article_id); "
-    "RETURN NEW; END $$",
+    FIGURE_DATE_FUNCTION,
     "CREATE TRIGGER figure_article_date BEFORE INSERT OR UPDATE OF article_id ON articles_figure "
     "FOR EACH ROW EXECUTE FUNCTION newsdb_figure_article_date()",
     "CREATE FUNCTION newsdb_article_figures_date() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "

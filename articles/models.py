@@ -558,7 +558,9 @@ class Figure(Quoted):
     class Meta:
         ordering = ["article", "key"]
         indexes = [
-            # /api/figures/?company=X&metric=Y: a company's numbers of one kind (the most common query).
+            # /api/figures/?company=X&metric=Y: a company's numbers of one kind (the most common query), and its
+            # count; on PostgreSQL the page itself reads figure_company_metric_order, in the list's order
+            # (articles/figure_order.py).
             models.Index(fields=["company", "metric"], name="figure_company_metric"),
             # ?metric=Y&value__gte=N: the largest or smallest numbers of a kind, across companies, and ?ordering=metric
             # (metric, value, id); the status last, so that the list's capped count (every list leaves proposals

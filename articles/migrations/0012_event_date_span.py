@@ -6,18 +6,10 @@ was."""
 
 from django.db import migrations
 
+from articles.pg_only import postgresql_only
+
 CREATE = "CREATE INDEX IF NOT EXISTS event_date_span ON articles_event ((date_latest - date))"
 DROP = "DROP INDEX IF EXISTS event_date_span"
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):
@@ -25,4 +17,4 @@ class Migration(migrations.Migration):
         ("articles", "0011_proposal_count_indexes"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]
