@@ -10,6 +10,42 @@ from django.test import override_settings
 from .base import FIXTURES_DIR, made_once  # FIXTURES_DIR: other modules import it from here too
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every transactional test starts from the database as the migrations left it, whatever ran before it.
+
+    A transactional test ends by emptying every table. Without ``serialized_rollback`` Django then creates the
+    content types and permissions again, with new ids, but not the data migrations' rows (the editors group);
+    with it, the next test puts back the rows saved when the test database was made. A mix of the two on one
+    xdist worker broke whichever came second: a serialized test after an unserialized one failed on duplicate
+    content types (34 live-server tests did, in a run that happened to order them so), an unserialized test after
+    a serialized one found no content types at all. So every transactional test is serialized here, whether it
+    asks for a transactional database by its marker or by a fixture (``transactional_db``, ``live_server``), and
+    the marker's other settings are kept. pytest-django has already put the transactional tests last (as Django's
+    runner does), so the plain tests before them keep running in a rolled-back transaction, untouched by this.
+    """
+    from pytest_django.fixtures import validate_django_db
+
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transaction, reset_sequences, databases, serialized, available_apps = (
+            validate_django_db(marker) if marker else (False, False, None, False, None)
+        )
+        if serialized or not (
+            transaction or reset_sequences or {"transactional_db", "live_server"} & set(item.fixturenames)
+        ):
+            continue
+        item.add_marker(
+            pytest.mark.django_db(
+                transaction=True,
+                reset_sequences=reset_sequences,
+                databases=databases,
+                serialized_rollback=True,
+                available_apps=available_apps,
+            ),
+            append=False,  # closest to the test, so it is the one read
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Passwords hashed with MD5 in the tests (Django's advice for test suites): PBKDF2's million rounds cost

@@ -146,9 +146,7 @@ def add_figure(article: Article, key: str):
 
 
 @postgresql_only
-# Serialized like the live-server tests: a transactional test without it, run before them on the same worker, had
-# Django create the content types again after it, and theirs failed to go back in (duplicate key).
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("date_first", [True, False], ids=["date-then-figure", "figure-then-date"])
 def test_two_writers_a_new_date_and_a_new_figure_leave_the_copy_right(transactional_db, date_first):
     """An editor moves an article's date while another adds a figure to it, in either order: the figure's copy is

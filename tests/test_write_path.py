@@ -10,8 +10,7 @@ import threading
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
-from django.core.management.sql import emit_post_migrate_signal
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 from rest_framework.test import APIClient
 
 from articles.models import Article, Company, Event, Figure
@@ -305,10 +304,7 @@ def test_a_created_record_has_version_1_and_one_history_entry_with_its_lists(edi
 
 @pytest.fixture
 def figure_writer(transactional_db) -> User:
-    """A user allowed to change figures, whatever the transactional tests before left of the migrations' data:
-    their flush takes the editors group (a data migration's), and a flush after a ``serialized_rollback`` test
-    the content types and permissions too, which this puts back first (as ``migrate`` does)."""
-    emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)
+    """A user allowed to change figures (the transactional test starts from the migrated database: conftest)."""
     user = User.objects.create_user("figure-writer")
     user.user_permissions.add(Permission.objects.get(content_type__app_label="articles", codename="change_figure"))
     return user
