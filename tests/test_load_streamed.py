@@ -5,6 +5,7 @@ path, which names every problem, and nothing is written. On SQLite every load ta
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -389,6 +390,32 @@ def test_a_streamed_load_puts_back_every_index_foreign_key_and_trigger_it_set_as
             "SELECT slug FROM articles_company WHERE search_document @@ to_tsquery('newsdb_search', 'roadrunner')"
         )
         assert cursor.fetchall() == [("acme",)]
+
+
+@pytest.mark.skipif(not STREAMED, reason="the planner's statistics are PostgreSQL's")
+@pytest.mark.parametrize("dry_run", [False, True], ids=["load", "dry-run"])
+def test_a_streamed_load_leaves_the_planners_statistics_of_what_it_wrote(tmp_path, streamed, dry_run):
+    """Without them PostgreSQL plans for empty tables until autovacuum analyses them (never, where it is off): at
+    100k articles ``figures?metric=market_share&value__gte=50`` took 244 ms after a load, 7.6 ms analysed."""
+    token = f"t{uuid.uuid4().hex[:12]}"  # in no statistics gathered before this test
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for n in range(6):
+        write_article(folder, n, article={"title": f"{token} {n}"}, events={"title": f"{token} event"})
+    (folder / "companies.yaml").write_text("companies:\n- slug: acme\n  name: Acme\n", encoding="utf-8")
+
+    fixtures_load(paths=[folder], dry_run=dry_run)
+
+    assert streamed["streamed"] == 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, attname FROM pg_stats WHERE schemaname = current_schema() AND attname = 'title'"
+            " AND concat(most_common_vals::text, histogram_bounds::text) LIKE %s",
+            [f"%{token}%"],
+        )
+        analysed = sorted(cursor.fetchall())
+    expected = ["articles_article", "articles_event", "articles_historicalarticle", "articles_historicalevent"]
+    assert analysed == ([] if dry_run else [(table, "title") for table in expected])
 
 
 def test_a_tail_is_each_value_as_copy_text():
