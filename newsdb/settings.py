@@ -347,8 +347,11 @@ LOGGING = {
 # Retry-After. newsdb/gunicorn.conf.py sets 5000 for the web server; manage.py commands (migrate, load_fixtures)
 # have no limit unless it is set.
 DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
-# Behind PgBouncer (or another pooler) in transaction mode: no server-side cursors, no prepared statements, and no
-# `options` startup parameter (PgBouncer refuses it: set jit, random_page_cost and statement_timeout on the database).
+# Behind PgBouncer (or another pooler) in transaction mode: no prepared statements, and no `options` startup parameter
+# (PgBouncer refuses it: set jit, random_page_cost and statement_timeout on the database). Server-side cursors stay:
+# the one reader that uses them, the exports, then reads in a transaction, where its cursor lives on one server
+# connection (articles/api/rows.py, _cursor_transaction); without them an export held every row in the worker.
+# Any other QuerySet.iterator() must do the same.
 DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
 # PostgreSQL: send parameters apart from the SQL (psycopg's server-side binding) and prepare a statement once it has
 # run five times on a connection, so that PostgreSQL parses and analyses each list's queries once per connection
@@ -391,7 +394,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if DATABASE_PREPARED_STATEMENTS and not DATABASE_PGBOUNCER:
         prepared_statements(_options)
     if DATABASE_PGBOUNCER:
-        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         _options["prepare_threshold"] = None
         _options.pop("options", None)
 
@@ -411,7 +413,6 @@ for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS", "")):
     if _replica["OPTIONS"].get("pool"):  # a pool waits this long for a connection, not its usual timeout
         _pool = _replica["OPTIONS"]["pool"] if isinstance(_replica["OPTIONS"]["pool"], dict) else {}
         _replica["OPTIONS"]["pool"] = {**_pool, "timeout": _replica["OPTIONS"]["connect_timeout"]}
-    _replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_index}"] = _replica
     DATABASE_REPLICAS.append(f"replica_{_index}")
