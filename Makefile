@@ -12,7 +12,7 @@ DJANGO_SECRET_KEY := $(shell test -s .secret-key || (umask 077; python3 -c 'impo
 export DJANGO_SECRET_KEY
 endif
 
-.PHONY: install run migrate load serve test lint format check pytest browser-deps clean bench
+.PHONY: install run migrate load serve test lint format check pytest browser-deps test-deps clean bench
 
 install: $(VENV)/.installed
 
@@ -36,7 +36,7 @@ serve: install
 run: load serve
 
 ## Lint, Django checks, migrations up to date, and the whole pytest suite (browser test included)
-test: lint check browser-deps pytest
+test: lint check test-deps pytest
 
 lint: install
 	$(BIN)/ruff check .
@@ -58,6 +58,12 @@ bench: install
 	@pg_isready -h 127.0.0.1 -p 5432 -q || { pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | head -n 1)" \
 		main start; for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; }
 	$(BIN)/python tests/benchmarks/bench_api.py $(BENCH_ARGS)
+
+# What the suite drives besides Python: Debian's Chromium (the browser tests) and PgBouncer (tests/test_pgbouncer.py).
+test-deps: browser-deps
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+		echo "Installing Debian's pgbouncer for the pooler test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 
 # The browser test drives Debian's Chromium (nothing downloads a browser).
 browser-deps:

@@ -4,6 +4,8 @@
   a streaming replica of one (``pg_basebackup -R``). The binaries are PostgreSQL's own (``/usr/lib/postgresql/<n>/bin``
   on Debian, or ``NEWSDB_PG_BIN``); as root they run as the ``postgres`` user, as PostgreSQL requires.
 - ``Gunicorn``: newsdb under gunicorn with a given environment.
+- ``PgBouncer``: Debian's PgBouncer in transaction mode in front of a PostgreSQL server (as root it runs as the
+  ``postgres`` user too).
 - ``manage``: a ``manage.py`` command against a given database.
 """
 
@@ -161,6 +163,56 @@ class PostgresCluster:
         except (RuntimeError, subprocess.TimeoutExpired):
             pass
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class PgBouncer:
+    """PgBouncer in transaction mode on a free loopback port, in front of the PostgreSQL server at ``host:port``,
+    with ``pool_size`` server connections for each database and user, handed out last used first (its default)."""
+
+    def __init__(self, directory: Path, host: str, port: int, *, pool_size: int = 2) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.log = directory / "pgbouncer.log"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "users.txt").write_text('"postgres" ""\n')
+        (directory / "pgbouncer.ini").write_text(
+            f"[databases]\n* = host={host} port={port}\n"
+            f"[pgbouncer]\nlisten_addr = {HOST}\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {directory / 'users.txt'}\npool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\nserver_round_robin = 0\nlogfile = {self.log}\n"
+        )
+        command = [shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(directory / "pgbouncer.ini")]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            user = pwd.getpwnam("postgres")
+            for path in (directory, *directory.iterdir()):
+                os.chown(path, user.pw_uid, user.pw_gid)
+            command += ["-u", "postgres"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"PgBouncer did not start:\n{self.log_tail()}") from None
+                time.sleep(0.05)
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgres://{user}@{HOST}:{self.port}/{database}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 class Gunicorn:
