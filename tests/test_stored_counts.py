@@ -320,6 +320,33 @@ def test_two_writers_removing_both_roles_uncount_the_event(shared_event):
     assert not CompanyEvent.objects.filter(company=acme).exists()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's statistics are PostgreSQL's")
+def test_tables_made_again_by_a_migration_are_counted_and_analysed(db):
+    """Migrations 0013 and 0014 make the tables again (``counts_schema.install``) and fill them at once: their
+    statistics come with them, not when autovacuum comes (never, where it is off)."""
+    acme = make_company("acme")
+    article = make_article("acme-story")
+    unusual = datetime.date(1901, 2, 3)  # in no statistics gathered before this test
+    for n in range(3):
+        make_event(article, f"old-{n}", participants=((acme, ParticipantRole.SUBJECT),), date=unusual)
+
+    counts_schema.uninstall(connection)
+    counts_schema.install(connection)
+
+    assert_counts_right()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_vals::text FROM pg_stats WHERE schemaname = current_schema()"
+            " AND tablename = 'articles_company_event' AND attname = 'date'"
+        )
+        assert cursor.fetchall() == [("{1901-02-03}",)]
+        cursor.execute(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema()"
+            " AND tablename = 'articles_company_counts'"
+        )
+        assert cursor.fetchone()[0] > 0
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE (Django deletes rows)")
 def test_a_truncate_counts_again(curated):
     """TRUNCATE fires no row trigger (Django's flush empties tables so): a statement trigger counts again."""
