@@ -4,11 +4,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from articles.admin.base import InUseFilter
 from articles.choices import EventType, Metric, ParticipantRole, ReviewStatus, Unit
 from articles.models import Alias, Article, Company, Event, EventParticipant, Figure, Person
 from articles.services.figures import figure_save
@@ -16,6 +18,13 @@ from articles.services.figures import figure_save
 from .base import AURADINE_ARTICLE, AURADINE_QUOTE, auradine_figure, change_url, changeform_data, form_errors
 
 MODELS = ["company", "person", "article", "event", "figure"]
+#: The list filters by a related company or person (``InUseFilter``): (model, field path).
+IN_USE_FILTERS = [
+    ("article", "publisher"),
+    ("event", "article__publisher"),
+    ("figure", "article__publisher"),
+    ("person", "affiliation"),
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -180,6 +189,22 @@ class TestLists:
         funding = editor_client.get(url, {"metric__exact": "funding_raised"}).context["cl"]
         assert 0 < funding.result_count < everything
         assert {f.metric for f in funding.result_list} == {"funding_raised"}
+
+    @pytest.mark.parametrize(("model", "path"), IN_USE_FILTERS)
+    def test_a_related_filter_offers_what_djangos_would_and_narrows_the_list(self, editor_client, model, path):
+        """``InUseFilter`` asks each company or person with EXISTS; the choices are Django's own filter's."""
+        url = reverse(f"admin:articles_{model}_changelist")
+        response = editor_client.get(url)
+        cl = response.context["cl"]
+        [ours] = [f for f in cl.filter_specs if isinstance(f, InUseFilter) and f.field_path == path]
+        djangos = admin.RelatedOnlyFieldListFilter(
+            ours.field, response.wsgi_request, {}, cl.model, cl.model_admin, path
+        )
+        assert ours.lookup_choices == djangos.lookup_choices
+        assert len(ours.lookup_choices) >= 2  # the curated data names several
+        for pk, _name in ours.lookup_choices:
+            narrowed = editor_client.get(url, {f"{path}__id__exact": pk}).context["cl"]
+            assert narrowed.result_count == cl.model.objects.filter(**{f"{path}__id": pk}).count() > 0
 
     def test_the_article_list_counts_events_and_figures(self, editor_client):
         response = editor_client.get(reverse("admin:articles_article_changelist"), {"q": AURADINE_ARTICLE})

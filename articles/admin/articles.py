@@ -11,7 +11,7 @@ from django.urls import path
 from ..models import Article, Event, Figure
 from ..services.articles import article_delete, article_save
 from . import desk
-from .base import RecordAdmin, VersionedInline
+from .base import InUseFilter, RecordAdmin, VersionedInline
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
 
@@ -58,7 +58,7 @@ def _children(model: type[models.Model]) -> Coalesce:
 class ArticleAdmin(RecordAdmin):
     list_display = ["title", "publisher", "published_on", "published_precision", "language", "events", "figures"]
     list_filter = [
-        ("publisher", admin.RelatedOnlyFieldListFilter),
+        ("publisher", InUseFilter),
         "published_on",
         "published_precision",
         "language",

@@ -17,6 +17,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -129,10 +130,24 @@ def _error_dict(error: ValidationError) -> dict[str, list[str]]:
     return {NON_FIELD_ERRORS: list(error.messages)}
 
 
+class InUseFilter(admin.RelatedOnlyFieldListFilter):
+    """Django's ``RelatedOnlyFieldListFilter`` (the related records the listed rows name, e.g. the publishers of the
+    figures' articles), asked of each related record with ``EXISTS``, which PostgreSQL answers with an index probe or
+    two apiece. Django's collects every distinct value of the listed rows first: at 100,000 articles that read every
+    figure and article, 164 ms for the figures' publishers (37 ms this way) and 76 ms for the articles'."""
+
+    def field_choices(self, field, request, model_admin):
+        listed = model_admin.get_queryset(request).order_by().filter(**{self.field_path: OuterRef("pk")})
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, limit_choices_to=Q(Exists(listed)), ordering=ordering)
+
+
 class RecordAdmin(SimpleHistoryAdmin):
     """Admin for a curated record: each save is one call of the entity's write service."""
 
     form = RecordForm
+    # One count of the list a page (the paginator's), not two: each reads the whole table (35 ms at 200,000 figures).
+    show_full_result_count = False
     history_list_display = ["lists"]
     change_fields = ("change_reason", "version")
     change_fieldset_name = "This change"

@@ -13,7 +13,7 @@ from django.urls import reverse
 from ..models import Alias, Article, Company, EventParticipant, Figure, Person
 from ..services.companies import CompanyMergeError, company_delete, company_merge, company_save
 from ..services.people import person_delete, person_save
-from .base import REASON_MAX_LENGTH, ListInline, RecordAdmin
+from .base import REASON_MAX_LENGTH, InUseFilter, ListInline, RecordAdmin
 
 
 class CompanyAliasInline(ListInline):
@@ -125,7 +125,7 @@ class CompanyAdmin(RecordAdmin):
 @admin.register(Person)
 class PersonAdmin(RecordAdmin):
     list_display = ["name", "slug", "title", "affiliation", "alias_names"]
-    list_filter = [("affiliation", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("affiliation", InUseFilter)]
     list_select_related = ["affiliation"]
     search_fields = ["name", "slug", "aliases__name"]
     autocomplete_fields = ["affiliation"]

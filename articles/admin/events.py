@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from ..models import Event, EventParticipant, MergedCompany
 from ..services.events import event_delete, event_save
-from .base import ListInline, ProvenanceMixin, RecordAdmin
+from .base import InUseFilter, ListInline, ProvenanceMixin, RecordAdmin
 
 
 class ParticipantInline(ListInline):
@@ -27,7 +27,7 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
         "type",
         "date",
         "date_precision",
-        ("article__publisher", admin.RelatedOnlyFieldListFilter),
+        ("article__publisher", InUseFilter),
     ]
     list_select_related = ["article"]
     search_fields = ["title", "quote", "summary"]

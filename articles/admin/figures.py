@@ -20,7 +20,7 @@ from ..services.figures import (
     figures_mark_disputed,
     figures_mark_verified,
 )
-from .base import ProvenanceMixin, RecordAdmin
+from .base import InUseFilter, ProvenanceMixin, RecordAdmin
 
 
 def _number(value: Decimal) -> str:
@@ -36,7 +36,7 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
         "metric",
         "unit",
         "period_granularity",
-        ("article__publisher", admin.RelatedOnlyFieldListFilter),
+        ("article__publisher", InUseFilter),
         "period_start",
     ]
     list_select_related = ["company", "article"]
