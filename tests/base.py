@@ -190,6 +190,11 @@ FIGURE_DEFAULTS = {
 }
 
 
+def figure_body(article: str, company: str = "acme", **fields: Any) -> dict[str, Any]:
+    """The JSON body of a new figure for ``POST /api/figures/``: ``FIGURE_DEFAULTS`` as a client sends them."""
+    return {"article": article, "company": company, **FIGURE_DEFAULTS, "value": str(FIGURE_DEFAULTS["value"]), **fields}
+
+
 def make_figure(article: Article, key: str, **fields: Any) -> Figure:
     values = {**FIGURE_DEFAULTS, **fields}
     if values.get("company") is None:

@@ -10,6 +10,7 @@ from .base import (
     REVENUE_QUOTE,
     SALE_QUOTE,
     APIViewTestCases,
+    figure_body,
     history_of,
     make_article,
     make_company,
@@ -165,15 +166,7 @@ def test_an_unknown_company_slug_in_the_body_is_a_400_naming_company(figure, edi
 
 
 def test_a_new_figure_without_a_key_gets_one_free_within_its_article(figure, editor_api):
-    body = {
-        "article": "story",
-        "company": "acme",
-        "metric": "revenue",
-        "as_reported": "$1.5 million",
-        "value": "1500000",
-        "unit": "USD",
-        "quote": REVENUE_QUOTE,
-    }
+    body = figure_body("story")
     keys = [editor_api.post("/api/figures/", body, format="json").json()["key"] for _ in range(2)]
     assert keys == ["revenue-15-million", "revenue-15-million-2"]
 

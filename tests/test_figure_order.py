@@ -10,10 +10,10 @@ from django.db import connection
 from articles.models import Article, Figure
 
 from .base import (
-    REVENUE_QUOTE,
     browser_post_data,
     change_url,
     every_page,
+    figure_body,
     interleaved,
     make_article,
     make_company,
@@ -85,16 +85,7 @@ def test_an_editor_who_moves_an_articles_date_moves_its_figures_in_the_list(clie
 
 
 def test_a_figure_written_through_the_api_or_moved_to_another_article_carries_its_date(client, figures, editor):
-    body = {
-        "article": "old",
-        "company": "acme",
-        "metric": "revenue",
-        "as_reported": "$1.5 million",
-        "value": "1500000",
-        "unit": "USD",
-        "quote": REVENUE_QUOTE,
-    }
-    response = token_client(editor).post("/api/figures/", body, format="json")
+    response = token_client(editor).post("/api/figures/", figure_body("old"), format="json")
     assert response.status_code == 201, response.content
     moved = Figure.objects.get(article=figures["new"], key="a")
     moved.article = figures["old"]
