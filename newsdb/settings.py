@@ -267,11 +267,15 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "articles.api.throttling.AnonRateThrottle",
         "articles.api.throttling.UserRateThrottle",
+        "articles.api.throttling.ExpensiveRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("DJANGO_THROTTLE_ANON", "120/minute"),
         "user": env_rate("DJANGO_THROTTLE_USER", "1200/minute"),
         "bad_token": env_rate("DJANGO_THROTTLE_BAD_TOKEN", "10/minute"),
+        # Exports and the whole consistency report (articles.api.throttling.ExpensiveRateThrottle).
+        "anon_expensive": env_rate("DJANGO_THROTTLE_ANON_EXPENSIVE", "6/minute"),
+        "user_expensive": env_rate("DJANGO_THROTTLE_USER_EXPENSIVE", "60/minute"),
     },
     # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For; 0: REMOTE_ADDR.
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),

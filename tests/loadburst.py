@@ -202,7 +202,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         url = args.database_url or f"sqlite:///{directory}/db.sqlite3"
-        env = server_env(url, DJANGO_THROTTLE_ANON="off", DJANGO_THROTTLE_USER="off")
+        env = server_env(
+            url,
+            DJANGO_THROTTLE_ANON="off",
+            DJANGO_THROTTLE_USER="off",
+            DJANGO_THROTTLE_ANON_EXPENSIVE="off",
+            DJANGO_THROTTLE_USER_EXPENSIVE="off",
+        )
         env["REQUEST_QUEUE_TIMEOUT_MS"] = args.queue_timeout_ms
         if not args.database_url:
             manage(env, "migrate", "--noinput", "--verbosity", "0")

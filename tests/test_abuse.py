@@ -19,7 +19,13 @@ from articles.models import Article, Company
 
 from .base import make_article, make_company, make_event, make_person, token_client
 
-RATES = {"anon": "5/minute", "user": "8/minute", "bad_token": "3/minute"}
+RATES = {
+    "anon": "5/minute",
+    "user": "8/minute",
+    "bad_token": "3/minute",
+    "anon_expensive": "10/minute",
+    "user_expensive": "10/minute",
+}
 
 
 @pytest.fixture
@@ -57,6 +63,70 @@ def test_exports_and_the_schema_count_too(db, rates):
     for path in ["/api/figures/?format=csv", "/api/figures/?format=jsonl", "/api/schema/", "/api/", "/api/deletions/"]:
         assert client.get(path).status_code == 200, path
     assert_throttled(client.get("/api/figures/", {"format": "csv"}))
+
+
+@pytest.fixture
+def expensive_rates(settings):
+    """Only the lower limit of the expensive requests; the general ones are high enough not to interfere."""
+    rates = {
+        **RATES,
+        "anon": "100/minute",
+        "user": "100/minute",
+        "anon_expensive": "2/minute",
+        "user_expensive": "3/minute",
+    }
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    cache.clear()
+    yield rates
+    cache.clear()
+
+
+def assert_expensive_throttled(response, who: str, rate: str) -> int:
+    assert response.status_code == 429, response.content
+    assert response["Content-Type"] == "application/json"
+    wait = int(response["Retry-After"])
+    assert 0 < wait <= 60
+    assert response.json() == {
+        "detail": "Request was throttled: exports (format=csv, format=jsonl) and the consistency report of every "
+        f"company read the whole data set, and take at most {rate} for each {who}. Expected available in {wait} "
+        f"second{'s' if wait != 1 else ''}."
+    }
+    return wait
+
+
+def test_exports_and_the_whole_consistency_report_have_a_lower_limit_per_address(db, expensive_rates):
+    company = make_company("bitmain")
+    client = APIClient()
+    assert client.get("/api/figures/", {"format": "csv"}).status_code == 200
+    assert client.get("/api/events/", {"format": "jsonl"}).status_code == 200
+    assert_expensive_throttled(client.get("/api/articles/", {"format": "csv"}), "address", "2/minute")
+    assert_expensive_throttled(client.get("/api/reports/consistency/"), "address", "2/minute")
+    # Pages, one company's report and a single record are not held back; they count against "anon" only.
+    for path in [
+        "/api/figures/",
+        "/api/figures/?format=json",
+        f"/api/reports/consistency/?company={company.slug}",
+        f"/api/companies/{company.slug}/",
+        "/api/deletions/?format=csv",
+    ]:
+        assert client.get(path).status_code == 200, path
+    # Per address: another address still exports.
+    assert APIClient(REMOTE_ADDR="192.0.2.8").get("/api/reports/consistency/").status_code == 200
+
+
+def test_a_logged_in_user_exports_on_a_budget_of_their_own(db, expensive_rates, editor):
+    api = token_client(editor)
+    assert [api.get("/api/figures/", {"format": "csv"}).status_code for _ in range(3)] == [200] * 3
+    assert_expensive_throttled(api.get("/api/figures/", {"format": "jsonl"}), "user", "3/minute")
+    # Anonymous readers at the same address have their own.
+    assert APIClient().get("/api/figures/", {"format": "csv"}).status_code == 200
+
+
+def test_off_turns_the_lower_limit_off(db, expensive_rates, settings):
+    rates = {**expensive_rates, "anon_expensive": None}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    client = APIClient()
+    assert [client.get("/api/figures/", {"format": "csv"}).status_code for _ in range(5)] == [200] * 5
 
 
 def test_a_logged_in_user_has_a_limit_of_their_own(db, rates, editor):

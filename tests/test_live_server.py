@@ -21,6 +21,7 @@ from decimal import Decimal
 from email.message import Message
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 from django.test.testcases import LiveServerThread
 from rest_framework.authtoken.models import Token
@@ -394,6 +395,22 @@ def test_a_csv_export_is_served(live_server, figure):
     header, row = reply.body.decode().splitlines()[:2]
     assert "as_reported" in header.split(",")
     assert "$742.7 million" in row
+
+
+def test_past_the_exports_limit_the_real_server_answers_a_json_429_with_retry_after(live_server, figure, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon_expensive": "1/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    cache.clear()
+    try:
+        assert call("GET", f"{live_server.url}/api/figures/?format=csv", accept=None).status == 200
+        reply = call("GET", f"{live_server.url}/api/figures/?format=jsonl", accept=None)
+        assert reply.status == 429, str(reply)
+        assert reply.headers.get_content_type() == "application/json"
+        assert 0 < int(reply.headers["Retry-After"]) <= 60
+        assert "take at most 1/minute for each address" in reply.json()["detail"]
+        assert call("GET", f"{live_server.url}/api/figures/").status == 200  # a page is not held back
+    finally:
+        cache.clear()
 
 
 # --- (g) The counts the companies list shows follow writes made through the real server ---

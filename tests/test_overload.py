@@ -43,6 +43,8 @@ def database() -> Iterator[dict[str, str]]:
             # Shedding is what is measured here, not the per-address rate limits (every client is 127.0.0.1).
             DJANGO_THROTTLE_ANON="off",
             DJANGO_THROTTLE_USER="off",
+            DJANGO_THROTTLE_ANON_EXPENSIVE="off",
+            DJANGO_THROTTLE_USER_EXPENSIVE="off",
         )
         manage(env, "shell", "--no-imports", "-c", SETUP)
         env["NEWSDB_TEST_DIRECTORY"] = directory

@@ -64,6 +64,7 @@ def pooled_server():
             bouncer.url(settings["NAME"], settings["USER"] or "postgres"),
             DATABASE_PGBOUNCER="true",
             DJANGO_THROTTLE_ANON="off",
+            DJANGO_THROTTLE_ANON_EXPENSIVE="off",
             DJANGO_CACHE_DIR=str(directory / "cache"),
         )
         web = Gunicorn(env, directory / "gunicorn.log", "--workers", "1", "--log-level", "warning", config=False)

@@ -170,6 +170,8 @@ def test_every_tls_and_limit_setting_is_read_from_the_environment(tmp_path):
             DJANGO_THROTTLE_ANON="30/minute",
             DJANGO_THROTTLE_USER="off",
             DJANGO_THROTTLE_BAD_TOKEN="5/hour",
+            DJANGO_THROTTLE_ANON_EXPENSIVE="3/hour",
+            DJANGO_THROTTLE_USER_EXPENSIVE="off",
             DJANGO_NUM_PROXIES="1",
             DJANGO_CACHE_DIR=str(tmp_path),
         )
@@ -189,7 +191,13 @@ def test_every_tls_and_limit_setting_is_read_from_the_environment(tmp_path):
         "AXES_FAILURE_LIMIT": 7,
         "AXES_LOCKOUT_PARAMETERS": [["username", "ip_address"]],
         "AXES_COOLOFF_TIME": 1800.0,
-        "THROTTLE_RATES": {"anon": "30/minute", "user": None, "bad_token": "5/hour"},
+        "THROTTLE_RATES": {
+            "anon": "30/minute",
+            "user": None,
+            "bad_token": "5/hour",
+            "anon_expensive": "3/hour",
+            "user_expensive": None,
+        },
         "NUM_PROXIES": 1,
         "CACHE": "django.core.cache.backends.filebased.FileBasedCache",
     }
@@ -203,7 +211,13 @@ def test_without_those_variables_a_laptop_gets_plain_http_defaults():
         0,
     )
     assert (shown["SESSION_COOKIE_SECURE"], shown["CSRF_COOKIE_SECURE"]) == (False, False)
-    assert shown["THROTTLE_RATES"] == {"anon": "120/minute", "user": "1200/minute", "bad_token": "10/minute"}
+    assert shown["THROTTLE_RATES"] == {
+        "anon": "120/minute",
+        "user": "1200/minute",
+        "bad_token": "10/minute",
+        "anon_expensive": "6/minute",
+        "user_expensive": "60/minute",
+    }
     assert (shown["AXES_FAILURE_LIMIT"], shown["AXES_COOLOFF_TIME"]) == (5, 900.0)
 
 

@@ -456,6 +456,11 @@ class ConsistencyReportView(APIView):
     renderer_classes = RENDERERS
     http_method_names = ["get", "head", "options"]
 
+    def expensive(self, request: Request) -> bool:
+        """Every company's report reads every company figure: it counts against the lower limit
+        (``ExpensiveRateThrottle``); one company's does not."""
+        return not request.query_params.get("company")
+
     @extend_schema(
         summary="The consistency report",
         parameters=[ConsistencyQuery],

@@ -5,6 +5,7 @@
 - a delete refused because other records still point at the row is a 409 that says which;
 - a database that timed out (``DATABASE_STATEMENT_TIMEOUT_MS``) or cannot be reached is a 503 with ``Retry-After``;
 - a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413;
+- a 429 past the limit of the expensive requests names that limit;
 - anything unexpected is logged with its traceback and answered with a JSON 500.
 
 Django's own error pages (``handler400``, ``handler404``, ``handler500`` in ``newsdb/urls.py``) are JSON under
@@ -101,6 +102,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         # The database timed out (statement_timeout) or cannot be reached: it passes, so 503 with Retry-After.
         logger.warning("Database error in the API: %s", exc)
         exc = DatabaseUnavailable(overload.database_error_detail(exc))
+    elif isinstance(exc, exceptions.Throttled) and getattr(context.get("request"), "throttled_because", None):
+        exc = exceptions.Throttled(exc.wait, context["request"].throttled_because)  # which limit (throttling.py)
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response

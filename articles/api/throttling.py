@@ -3,7 +3,10 @@
 - ``anon``: requests from one address without a login (``DJANGO_THROTTLE_ANON``);
 - ``user``: requests from one logged-in user or token (``DJANGO_THROTTLE_USER``);
 - ``bad_token``: failed token attempts from one address (``DJANGO_THROTTLE_BAD_TOKEN``): past it, every token
-  from that address is refused with a 429, right or wrong, until the window has passed.
+  from that address is refused with a 429, right or wrong, until the window has passed;
+- ``anon_expensive`` and ``user_expensive``: the requests that read the whole data set (an export, the consistency
+  report of every company), per address or per user (``DJANGO_THROTTLE_ANON_EXPENSIVE``,
+  ``DJANGO_THROTTLE_USER_EXPENSIVE``), counted on top of ``anon`` or ``user`` (``ExpensiveRateThrottle``).
 
 Over a limit, the answer is a JSON 429 with ``Retry-After`` (seconds). Counts live in Django's cache (``CACHES``):
 per process with the default in-memory cache, shared between processes with ``DJANGO_CACHE_DIR``. The client's
@@ -32,6 +35,40 @@ class AnonRateThrottle(RateFromSettings, throttling.AnonRateThrottle):
 
 class UserRateThrottle(RateFromSettings, throttling.UserRateThrottle):
     pass
+
+
+class ExpensiveRateThrottle(RateFromSettings, throttling.SimpleRateThrottle):
+    """A second, lower limit for the requests that cost seconds of a worker and of the database instead of
+    milliseconds. At 100,000 articles an export of the 200,000 figures streams for 5-6 s, and the consistency report
+    of every company reads 100,000 figures into Python (1.1 s). Within ``anon``'s 120 a minute, one address could
+    otherwise keep every gunicorn worker busy with them.
+
+    A view names its expensive requests with ``expensive(request) -> bool``; other requests pass untouched. Anonymous
+    clients count per address (``anon_expensive``), logged-in users and tokens per user (``user_expensive``). When a
+    request is refused, ``throttled_because`` on the request says which limit it met; the API's exception handler puts
+    it in the 429's ``detail``."""
+
+    scope = "anon_expensive"
+
+    def allow_request(self, request, view) -> bool:
+        expensive = getattr(view, "expensive", None)
+        if expensive is None or not expensive(request):
+            return True
+        user = request.user is not None and request.user.is_authenticated
+        self.scope = "user_expensive" if user else "anon_expensive"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        if super().allow_request(request, view):
+            return True
+        request.throttled_because = (
+            "Request was throttled: exports (format=csv, format=jsonl) and the consistency report of every company "
+            f"read the whole data set, and take at most {self.rate} for each {'user' if user else 'address'}."
+        )
+        return False
+
+    def get_cache_key(self, request, view) -> str:
+        ident = request.user.pk if self.scope == "user_expensive" else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class BadTokenThrottle(RateFromSettings, throttling.SimpleRateThrottle):

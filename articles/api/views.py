@@ -168,6 +168,10 @@ class RecordViewSet(viewsets.ModelViewSet):
     #: How list pages and exports read their rows (``rows.FIGURES``, ...).
     rows: Rows
 
+    def expensive(self, request: Request) -> bool:
+        """An export reads every row of the list: it counts against the lower limit (``ExpensiveRateThrottle``)."""
+        return self.action == "list" and request.accepted_renderer.format in exports.FORMATS
+
     def list(self, request: Request, *args, **kwargs) -> Response | StreamingHttpResponse:
         queryset = self.filter_queryset(self.get_queryset())
         if request.accepted_renderer.format in exports.FORMATS:

@@ -152,6 +152,8 @@ def main() -> None:
             "DJANGO_DEBUG": "false",
             "DJANGO_THROTTLE_ANON": "off",
             "DJANGO_THROTTLE_USER": "off",
+            "DJANGO_THROTTLE_ANON_EXPENSIVE": "off",
+            "DJANGO_THROTTLE_USER_EXPENSIVE": "off",
             "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
         }
     )
