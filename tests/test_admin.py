@@ -183,6 +183,21 @@ class TestLists:
         assert [f.key for f in figures.context["cl"].result_list] == ["auradine-april-2024-funding"]
         assert [e.quote for e in events.context["cl"].result_list] == [AURADINE_QUOTE]
 
+    @pytest.mark.parametrize("model", ["figure", "event"])
+    def test_figures_and_events_are_searched_through_the_full_text_index(self, editor_client, model):
+        """Words in any form ("raising" finds "raised"), -word leaves out; read from the index, not row by row."""
+        url = reverse(f"admin:articles_{model}_changelist")
+        with CaptureQueriesContext(connection) as queries:
+            response = editor_client.get(url, {"q": "Auradine raising"})
+        found = response.context["cl"].result_list
+        assert [r.quote for r in found] == [AURADINE_QUOTE]
+        sql = " ".join(q["sql"] for q in queries.captured_queries)
+        assert ("search_document @@" if connection.vendor == "postgresql" else " MATCH ") in sql
+        assert "LIKE" not in sql.upper(), sql  # Django's own search: icontains on each field, every row
+        assert "Whole words in any form" in response.content.decode()
+        assert editor_client.get(url, {"q": "Auradine raised -april"}).context["cl"].result_count == 0
+        assert editor_client.get(url, {"q": '"raised auradine"'}).context["cl"].result_count == 0  # not together
+
     def test_the_list_filters_narrow_the_figures(self, editor_client):
         url = reverse("admin:articles_figure_changelist")
         everything = editor_client.get(url).context["cl"].result_count

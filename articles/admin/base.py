@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
+from .. import search
 from ..models import MergedCompany
 from ..services.base import StaleWriteError, normalise_text
 from ..services.history import lists_changes
@@ -140,6 +141,26 @@ class InUseFilter(admin.RelatedOnlyFieldListFilter):
         listed = model_admin.get_queryset(request).order_by().filter(**{self.field_path: OuterRef("pk")})
         ordering = self.field_admin_ordering(field, request, model_admin)
         return field.get_choices(include_blank=False, limit_choices_to=Q(Exists(listed)), ordering=ordering)
+
+
+class FullTextSearch:
+    """The list's search box reads the full-text index, as the API's ``q`` does (``articles.search``): words in any
+    form ("raise" finds "raised"), all of them, "quoted words" together, ``-word`` left out. Django's own search
+    compares each word with ``icontains`` to each of ``search_fields``, which reads every row of the table and every
+    company it joins: at 100,000 articles 430-510 ms a figure search and 340 ms an event search, growing with the
+    table. ``search_fields`` stay, to show the box. Not for a model other forms pick by autocomplete, which searches
+    with the same method and needs parts of words ("bitm")."""
+
+    search_help_text = (
+        'Whole words in any form ("raise" finds "raised"), all of them; "quoted words" together; -word left out.'
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet, search_term: str
+    ) -> tuple[models.QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
+        return search.search_filter(queryset, search_term), False
 
 
 class RecordAdmin(SimpleHistoryAdmin):

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from ..models import Event, EventParticipant, MergedCompany
 from ..services.events import event_delete, event_save
-from .base import InUseFilter, ListInline, ProvenanceMixin, RecordAdmin
+from .base import FullTextSearch, InUseFilter, ListInline, ProvenanceMixin, RecordAdmin
 
 
 class ParticipantInline(ListInline):
@@ -20,7 +20,7 @@ class ParticipantInline(ListInline):
 
 
 @admin.register(Event)
-class EventAdmin(ProvenanceMixin, RecordAdmin):
+class EventAdmin(FullTextSearch, ProvenanceMixin, RecordAdmin):
     list_display = ["title", "date", "date_precision", "type", "participant_names", "article"]
     list_filter = [
         "status",
@@ -31,6 +31,7 @@ class EventAdmin(ProvenanceMixin, RecordAdmin):
     ]
     list_select_related = ["article"]
     search_fields = ["title", "quote", "summary"]
+    search_help_text = f"{FullTextSearch.search_help_text} In the title, summary and quote."
     autocomplete_fields = ["article"]
     readonly_fields = ["article_text"]
     inlines = [ParticipantInline]

@@ -20,7 +20,7 @@ from ..services.figures import (
     figures_mark_disputed,
     figures_mark_verified,
 )
-from .base import InUseFilter, ProvenanceMixin, RecordAdmin
+from .base import FullTextSearch, InUseFilter, ProvenanceMixin, RecordAdmin
 
 
 def _number(value: Decimal) -> str:
@@ -29,7 +29,7 @@ def _number(value: Decimal) -> str:
 
 
 @admin.register(Figure)
-class FigureAdmin(ProvenanceMixin, RecordAdmin):
+class FigureAdmin(FullTextSearch, ProvenanceMixin, RecordAdmin):
     list_display = ["as_reported", "about", "metric", "value_display", "period_label", "status", "article"]
     list_filter = [
         "status",
@@ -41,6 +41,9 @@ class FigureAdmin(ProvenanceMixin, RecordAdmin):
     ]
     list_select_related = ["company", "article"]
     search_fields = ["quote", "as_reported", "subject", "company__name"]
+    search_help_text = (
+        f"{FullTextSearch.search_help_text} In the subject, company, metric, as reported, period and quote."
+    )
     autocomplete_fields = ["article", "company"]
     readonly_fields = ["article_text", "reviewed_by", "reviewed_at", "period_granularity"]
     actions = ["mark_verified", "mark_disputed"]
