@@ -276,6 +276,10 @@ class Article(Record):
             # tests/benchmarks/explain_lists.py --orderings; sorting all 100,000 articles took 90-105 ms a page).
             models.Index(fields=["title", "id"], name="article_title_order"),
             models.Index(fields=["created_at", "id"], name="article_created"),
+            # ?language=X on /api/articles/, in the default order (a language no article has read every article:
+            # 40 ms at 100,000), and the admin's language filter, which finds the languages in use by stepping
+            # through this index (admin.base.DistinctValuesFilter) instead of reading every article (44 ms).
+            models.Index("language", F("published_on").desc(), F("id").desc(), name="article_language_order"),
         ]
         constraints = [
             models.CheckConstraint(

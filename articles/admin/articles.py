@@ -11,7 +11,7 @@ from django.urls import path
 from ..models import Article, Event, Figure
 from ..services.articles import article_delete, article_save
 from . import desk
-from .base import InUseFilter, RecordAdmin, VersionedInline
+from .base import DistinctValuesFilter, InUseFilter, RecordAdmin, VersionedInline
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
 
@@ -61,7 +61,7 @@ class ArticleAdmin(RecordAdmin):
         ("publisher", InUseFilter),
         "published_on",
         "published_precision",
-        "language",
+        ("language", DistinctValuesFilter),
     ]
     list_select_related = ["publisher"]
     search_fields = ["title", "slug"]

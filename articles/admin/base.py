@@ -16,7 +16,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -141,6 +141,32 @@ class InUseFilter(admin.RelatedOnlyFieldListFilter):
         listed = model_admin.get_queryset(request).order_by().filter(**{self.field_path: OuterRef("pk")})
         ordering = self.field_admin_ordering(field, request, model_admin)
         return field.get_choices(include_blank=False, limit_choices_to=Q(Exists(listed)), ordering=ordering)
+
+
+class DistinctValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's ``AllValuesFieldListFilter`` (every value the column holds), the values found by stepping through an
+    index that leads with the column: the first value, then the first one after it, and so on, an index probe per
+    value (a recursive query; PostgreSQL has no skip scan of its own). Django's reads every row for a ``DISTINCT``:
+    the articles' languages took 44 ms at 100,000 articles. For a column of the model's own table, with an index
+    that starts with it and few values."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        table, column = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(field.column)
+        sql = f"""
+            WITH RECURSIVE found(value) AS (
+                SELECT * FROM (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 1) lowest
+                UNION ALL
+                SELECT (SELECT {column} FROM {table} WHERE {column} > found.value ORDER BY 1 LIMIT 1)
+                FROM found WHERE found.value IS NOT NULL
+            )
+            SELECT value FROM found WHERE value IS NOT NULL
+            UNION ALL
+            SELECT NULL WHERE EXISTS (SELECT 1 FROM {table} WHERE {column} IS NULL)
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            self.lookup_choices = [value for (value,) in cursor.fetchall()]
 
 
 class FullTextSearch:
