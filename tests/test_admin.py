@@ -1,6 +1,8 @@
 """The editors' admin: pages, lists, search, provenance in view, validation on the field, stale saves."""
 
 import datetime
+import importlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -22,6 +24,7 @@ from .base import (
     change_url,
     changeform_data,
     form_errors,
+    indexes_read,
     make_article,
 )
 
@@ -180,6 +183,34 @@ def test_the_language_filter_offers_every_language_in_use_as_djangos_would(edito
     assert sorted(a.slug for a in narrowed.result_list) == ["article-0", "article-5"]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's")
+def test_migration_0026_builds_the_article_pickers_indexes_with_their_statistics(db):
+    """Both ways; forwards also analyses the table, so that the planner knows the indexed expressions' values."""
+    migration = importlib.import_module("articles.migrations.0026_article_title_slug_trigram")
+    for slug, title in [("pangolins", "Unusual pangolins"), ("aardvarks", "Aardvarks"), ("zebras", "Zebras")]:
+        make_article(slug, title=title)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checked now: no index is built with checks pending
+
+    def built() -> dict[str, list[str]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, coalesce(s.most_common_vals::text, s.histogram_bounds::text, '') FROM pg_class c "
+                "LEFT JOIN pg_stats s ON s.tablename = c.relname AND s.schemaname = current_schema() "
+                "WHERE c.relname IN ('article_title_trgm', 'article_slug_trgm') ORDER BY 1"
+            )
+            return dict(cursor.fetchall())
+
+    with connection.schema_editor() as editor:
+        migration.backwards(None, editor)
+    assert built() == {}
+    with connection.schema_editor() as editor:
+        migration.forwards(None, editor)
+    stats = built()
+    assert set(stats) == {"article_slug_trgm", "article_title_trgm"}
+    assert "UNUSUAL PANGOLINS" in stats["article_title_trgm"] and "PANGOLINS" in stats["article_slug_trgm"]
+
+
 @pytest.mark.usefixtures("curated_readonly")
 class TestLists:
     """The lists: columns, search, filters and counts (over the curated data, loaded once for the class)."""
@@ -223,6 +254,34 @@ class TestLists:
         assert "Whole words in any form" in response.content.decode()
         assert editor_client.get(url, {"q": "Auradine raised -april"}).context["cl"].result_count == 0
         assert editor_client.get(url, {"q": '"raised auradine"'}).context["cl"].result_count == 0  # not together
+
+    @pytest.mark.parametrize("term", ["made-in-us", "MADE-IN", "ade-in-usa-thr"])
+    def test_the_article_picker_finds_an_article_by_part_of_its_slug_or_title(self, editor_client, term):
+        url = "/admin/autocomplete/"
+        query = {"app_label": "articles", "model_name": "figure", "field_name": "article", "term": term}
+        found = [r["text"] for r in editor_client.get(url, query).json()["results"]]
+        assert found == [str(Article.objects.get(slug=AURADINE_ARTICLE))]
+        articles = editor_client.get(reverse("admin:articles_article_changelist"), {"q": term}).context["cl"]
+        assert [a.slug for a in articles.result_list] == [AURADINE_ARTICLE]
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+    def test_the_article_picker_reads_the_trigram_indexes(self, editor_client):
+        """Without them (migration 0026) the only plan reads every article; with plain scans priced out, the plan
+        that remains reads both indexes (the title or the slug)."""
+        url = "/admin/autocomplete/?app_label=articles&model_name=figure&field_name=article&term=threat"
+        with CaptureQueriesContext(connection) as captured:
+            assert editor_client.get(url).status_code == 200
+        [count] = [
+            q["sql"] for q in captured if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "articles_article"')
+        ]
+        assert 'UPPER("articles_article"."title"::text) LIKE' in count  # the condition the page reads with too
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {count}")
+            plan = cursor.fetchone()[0]
+        plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+        assert {"article_title_trgm", "article_slug_trgm"} <= indexes_read(plan), plan
 
     def test_the_list_filters_narrow_the_figures(self, editor_client):
         url = reverse("admin:articles_figure_changelist")
