@@ -112,6 +112,10 @@ def test_exports_and_the_whole_consistency_report_have_a_lower_limit_per_address
         assert client.get(path).status_code == 200, path
     # Per address: another address still exports.
     assert APIClient(REMOTE_ADDR="192.0.2.8").get("/api/reports/consistency/").status_code == 200
+    # An export asked for by its media type counts as one asked for by ?format=.
+    by_accept = APIClient(REMOTE_ADDR="192.0.2.9", HTTP_ACCEPT="text/csv")
+    assert [by_accept.get("/api/figures/")["Content-Type"] for _ in range(2)] == ["text/csv; charset=utf-8"] * 2
+    assert_expensive_throttled(by_accept.get("/api/events/"), "address", "2/minute")
 
 
 def test_a_logged_in_user_exports_on_a_budget_of_their_own(db, expensive_rates, editor):
