@@ -398,6 +398,30 @@ def test_a_problem_in_a_file_is_named_with_every_other_from_a_slim_read(tmp_path
     assert all(not model.objects.exists() for model in MODELS)
 
 
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.parametrize(
+    ("spoil", "slim"),
+    [
+        (lambda folder: write_article(folder, 6, article={"slug": "a1"}), True),
+        (lambda folder: write_article(folder, 4, figures={"company": "nobody"}), False),
+    ],
+    ids=["a slug defined twice: fails whatever happens", "an unknown company: an editor may add it meanwhile"],
+)
+def test_which_problems_the_careful_path_names_from_a_slim_read(tmp_path, monkeypatch, streamed, spoil, slim):
+    folder = synthetic(tmp_path / "set", 8)
+    spoil(folder)
+    reads = []
+    real = fixtures.read_dataset
+
+    def reading(files, **kwargs):
+        reads.append(kwargs.get("slim", False))
+        return real(files, **kwargs)
+
+    monkeypatch.setattr(fixtures, "read_dataset", reading)
+    assert problems_of(lambda: fixtures_load(paths=[folder]))
+    assert (streamed["fell back"], reads) == (1, [True] if slim else [False])
+
+
 def test_a_failure_while_streaming_leaves_nothing_behind(tmp_path, monkeypatch, streamed):
     folder = synthetic(tmp_path / "set", 5)
 
