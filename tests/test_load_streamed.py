@@ -377,14 +377,7 @@ def test_a_problem_in_a_file_is_named_with_every_other_from_a_slim_read(tmp_path
     with monkeypatch.context() as patch:
         patch.setattr(first_load, "applies", lambda files: False)
         expected = problems_of(lambda: fixtures_load(paths=[folder]))
-    reads = []
-    real = fixtures.read_dataset
-
-    def reading(files, **kwargs):
-        reads.append(kwargs.get("slim", False))
-        return real(files, **kwargs)
-
-    monkeypatch.setattr(fixtures, "read_dataset", reading)
+    reads = reads_recorded(monkeypatch)
     assert problems_of(lambda: fixtures_load(paths=[folder])) == expected
     assert [p.split("/set/")[1].split(":")[0:2] for p in expected] == [
         ["a002.yaml", " figure 'march'"],
@@ -398,28 +391,50 @@ def test_a_problem_in_a_file_is_named_with_every_other_from_a_slim_read(tmp_path
     assert all(not model.objects.exists() for model in MODELS)
 
 
-@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
-@pytest.mark.parametrize(
-    ("spoil", "slim"),
-    [
-        (lambda folder: write_article(folder, 6, article={"slug": "a1"}), True),
-        (lambda folder: write_article(folder, 4, figures={"company": "nobody"}), False),
-    ],
-    ids=["a slug defined twice: fails whatever happens", "an unknown company: an editor may add it meanwhile"],
-)
-def test_which_problems_the_careful_path_names_from_a_slim_read(tmp_path, monkeypatch, streamed, spoil, slim):
-    folder = synthetic(tmp_path / "set", 8)
-    spoil(folder)
+def reads_recorded(monkeypatch, before_slim_checks: Callable[[], object] = lambda: None) -> list[bool]:
+    """Each ``read_dataset`` of a load: True for a slim one (after which ``before_slim_checks`` runs)."""
     reads = []
     real = fixtures.read_dataset
 
     def reading(files, **kwargs):
         reads.append(kwargs.get("slim", False))
-        return real(files, **kwargs)
+        data = real(files, **kwargs)
+        if kwargs.get("slim"):
+            before_slim_checks()
+        return data
 
     monkeypatch.setattr(fixtures, "read_dataset", reading)
+    return reads
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda folder: write_article(folder, 6, article={"slug": "a1"}),
+        lambda folder: write_article(folder, 4, figures={"company": "nobody"}),
+    ],
+    ids=["a slug defined twice", "an unknown company"],
+)
+def test_problems_across_files_are_named_from_a_slim_read_too(tmp_path, monkeypatch, streamed, spoil):
+    folder = synthetic(tmp_path / "set", 8)
+    spoil(folder)
+    reads = reads_recorded(monkeypatch)
     assert problems_of(lambda: fixtures_load(paths=[folder]))
-    assert (streamed["fell back"], reads) == (1, [True] if slim else [False])
+    assert (streamed["fell back"], reads) == (1, [True])
+
+
+@pytest.mark.skipif(not STREAMED, reason="the streamed load runs on PostgreSQL only")
+def test_a_company_added_meanwhile_lets_the_careful_path_load_after_the_slim_read(tmp_path, monkeypatch, streamed):
+    """The streamed load gives way for a company no file defines; an editor adds it before the careful path checks
+    the references: the slim read finds nothing wrong, so everything is read in full and loaded."""
+    folder = synthetic(tmp_path / "set", 8)
+    write_article(folder, 4, figures={"company": "nobody"})
+    reads = reads_recorded(monkeypatch, lambda: Company.objects.create(slug="nobody", name="Nobody"))
+    report = fixtures_load(paths=[folder])
+    assert (streamed["fell back"], reads) == (1, [True, False])
+    assert report.counts["articles"].created == 8
+    assert Figure.objects.filter(company__slug="nobody").count() == 1
 
 
 def test_a_failure_while_streaming_leaves_nothing_behind(tmp_path, monkeypatch, streamed):
