@@ -31,6 +31,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_stop(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Stop ``process`` with ``sig`` if it still runs, killing it when it has not exited within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def file_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a log file ("" when there is none yet)."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
 def pg_bin() -> Path | None:
     """The newest PostgreSQL server binaries on this machine, or None."""
     if os.environ.get("NEWSDB_PG_BIN"):
@@ -203,16 +219,10 @@ class PgBouncer:
         return f"postgres://{user}@{HOST}:{self.port}/{database}"
 
     def log_tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+        return file_tail(self.log, lines)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process)
 
 
 class Gunicorn:
@@ -255,13 +265,8 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not serve /api/ in {seconds} s ({problem}):\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return file_tail(self.log, lines)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # quick shutdown (SIGTERM waits for idle workers' next tick)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        # SIGINT: a quick shutdown (SIGTERM waits for idle workers' next tick).
+        process_stop(self.process, sig=signal.SIGINT, timeout=15)

@@ -3,20 +3,14 @@
 import http.client
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.servers import HOST, file_tail, free_port, process_stop
+
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -89,7 +83,7 @@ class Server:
         return total
 
     def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return file_tail(self.log, lines)
 
     def log_problems(self) -> dict:
         text = self.log.read_text(errors="replace")
@@ -99,13 +93,7 @@ class Server:
         }
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process, timeout=15)
 
 
 def rss_kb(pid: int) -> int | None:
