@@ -5,8 +5,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
+from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from articles.models import (
     Alias,
@@ -19,7 +21,12 @@ from articles.models import (
     FixtureRecord,
     Person,
 )
+from articles.services import fixtures
+from articles.services.companies import company_merge
+from articles.services.events import event_save
+from articles.services.figures import figure_save
 from articles.services.fixtures import FixtureError, TerminalProgress, fixtures_load, parallel, strict_yaml, writing
+from articles.services.fixtures.writing import release
 
 from .base import FIXTURES_DIR, synthetic_data_set, write_synthetic_article
 
@@ -121,6 +128,67 @@ def test_a_parallel_load_then_reload_writes_nothing_the_second_time(tmp_path, in
     assert (first.counts["articles"].created, first.counts["figures"].created) == (12, 12)
     again = fixtures_load(paths=[folder], full=True)
     assert (again.created, again.updated, again.counts["articles"].unchanged) == (0, 0, 12)
+
+
+def _reload_outcome(folder: Path) -> tuple:
+    """What a --full reload of ``folder`` reports and writes, rolled back afterwards so that it can run again."""
+    savepoint = transaction.savepoint()
+    report = fixtures_load(paths=[folder], full=True)
+    counts = {name: vars(c) for name, c in report.counts.items()}
+    kept = sorted((k.file, k.model, k.key, k.fields, k.reason) for k in report.kept_records)
+    outcome = (report.files_read, counts, kept, snapshot())
+    transaction.savepoint_rollback(savepoint)
+    return outcome
+
+
+@pytest.mark.django_db
+def test_a_reload_planned_chunk_by_chunk_does_what_a_single_reader_does(tmp_path, monkeypatch):
+    """Each chunk's articles, events and figures are planned as soon as it is read, and the unchanged ones let go
+    of their instances; the plan is the one a single reader makes: the same writes, kept records and bookkeeping,
+    through an editor's changes, a merge, a changed, a renamed, a new file and a record gone from its file."""
+    folder = synthetic(tmp_path / "set", 12)
+    companies = yaml.safe_load((folder / "companies.yaml").read_text(encoding="utf-8"))
+    companies["companies"].append({"slug": "beta", "name": "Beta"})
+    (folder / "companies.yaml").write_text(yaml.safe_dump(companies), encoding="utf-8")
+    write_article(
+        folder, 6, figures={"company": "beta"}, events={"participants": [{"company": "beta", "role": "subject"}]}
+    )
+    fixtures_load(paths=[folder])
+    editor = User.objects.create_user("editor")
+    event = Event.objects.get(article__slug="a3", key="founded")
+    event_save(event=event, data={"summary": "An editor's summary."}, user=editor, reason="clearer")
+    figure = Figure.objects.get(article__slug="a4", key="march")
+    figure_save(figure=figure, data={"note": "Checked by phone."}, user=editor, reason="checked")
+    company_merge(survivor=Company.objects.get(slug="acme"), duplicates=[Company.objects.get(slug="beta")], user=editor)
+    write_article(folder, 4, figures={"note": "Changed upstream."})
+    write_article(folder, 5, article={"title": "Five, retitled"}, events={"summary": "A new summary."})
+    write_article(
+        folder, 6, figures={"company": "beta"}, events={"participants": [{"company": "beta", "role": "subject"}]}
+    )
+    (folder / "a007.yaml").rename(folder / "renamed-7.yaml")
+    write_article(folder, 9, events={"key": "founding"})
+    write_article(folder, 12)
+
+    alone = _reload_outcome(folder)
+    files_read, counts, kept, _ = alone
+    assert files_read == 14
+    assert counts["articles"] == {"created": 1, "updated": 1, "unchanged": 11, "kept": 0}
+    assert counts["events"] == {"created": 2, "updated": 1, "unchanged": 9, "kept": 1}
+    assert counts["figures"] == {"created": 1, "updated": 0, "unchanged": 11, "kept": 1}
+    assert [(model, key) for _file, model, key, _fields, _reason in kept] == [
+        ("event", "founded"),  # a003.yaml: changed by the editor
+        ("figure", "march"),  # a004.yaml: changed by the editor and in the file
+        ("company", "acme"),  # companies.yaml: the merge gave it beta's name as an alias
+        ("company", "beta"),  # merged into acme
+    ]
+
+    released = []
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel, "CHUNK_FILES", 3)
+    monkeypatch.setattr(parallel, "workers_count", lambda: 2)
+    monkeypatch.setattr(fixtures, "release", lambda entries: released.append(len(list(entries))) or release(entries))
+    assert _reload_outcome(folder) == alone
+    assert len(released) >= 15  # three models in each of five chunks, each let go as soon as it was planned
 
 
 # The one-pass YAML builder ---------------------------------------------------------------------------------------
