@@ -1,6 +1,8 @@
 """The archive loader's fast paths give what the careful ones give: parallel reading, the one-pass YAML builder,
 ``COPY`` on PostgreSQL; and a long load shows its progress on a terminal only."""
 
+import os
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -189,6 +191,29 @@ def test_a_reload_planned_chunk_by_chunk_does_what_a_single_reader_does(tmp_path
     monkeypatch.setattr(fixtures, "release", lambda entries: released.append(len(list(entries))) or release(entries))
     assert _reload_outcome(folder) == alone
     assert len(released) >= 15  # three models in each of five chunks, each let go as soon as it was planned
+
+
+def _read_chunk_logged(files, slim=False):
+    """A worker's read that only notes which chunk it took (module-level: the pool pickles it by name)."""
+    with open(os.environ["NEWSDB_TEST_READS"], "a", encoding="utf-8") as log:
+        log.write(f"{files[0]}\n")
+    return [], {}
+
+
+def test_reading_stays_a_few_chunks_ahead_of_a_caller_that_takes_its_time(tmp_path, monkeypatch):
+    # The careful path plans each chunk as it comes; workers that read on regardless would pile every record up in
+    # the parent while it plans.
+    reads = tmp_path / "reads"
+    monkeypatch.setenv("NEWSDB_TEST_READS", str(reads))
+    monkeypatch.setattr(parallel, "_read_chunk", _read_chunk_logged)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel, "CHUNK_FILES", 1)
+    chunks = parallel.read_chunks([tmp_path / f"f{n}.yaml" for n in range(40)], workers=2)
+    next(chunks)
+    time.sleep(1.0)  # forty empty chunks take the workers milliseconds
+    started = len(reads.read_text(encoding="utf-8").splitlines())
+    chunks.close()
+    assert 2 <= started <= 2 * parallel.AHEAD + 1
 
 
 # The one-pass YAML builder ---------------------------------------------------------------------------------------
