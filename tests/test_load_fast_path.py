@@ -193,6 +193,29 @@ def test_a_reload_planned_chunk_by_chunk_does_what_a_single_reader_does(tmp_path
     assert len(released) >= 15  # three models in each of five chunks, each let go as soon as it was planned
 
 
+@pytest.mark.django_db
+def test_a_reload_that_is_going_to_fail_names_its_problems_without_planning(tmp_path, in_parallel, monkeypatch):
+    folder = synthetic(tmp_path / "set", 9)
+    companies = yaml.safe_load((folder / "companies.yaml").read_text(encoding="utf-8"))
+    companies["companies"].append({"slug": "beta", "name": "Beta"})
+    (folder / "companies.yaml").write_text(yaml.safe_dump(companies), encoding="utf-8")
+    write_article(folder, 6, figures={"company": "beta"})
+    fixtures_load(paths=[folder])
+    editor = User.objects.create_user("editor")
+    company_merge(survivor=Company.objects.get(slug="acme"), duplicates=[Company.objects.get(slug="beta")], user=editor)
+    write_article(folder, 1, figures={"value": 31})  # in the first chunk
+    write_article(folder, 6, figures={"company": "beta", "note": "Changed."})  # a merged company: not a problem
+    planned = []
+    add = writing.Planner.add
+    monkeypatch.setattr(writing.Planner, "add", lambda self, *args: planned.append(args) or add(self, *args))
+    with pytest.raises(FixtureError) as caught:
+        fixtures_load(paths=[folder], full=True)
+    problems = [str(p) for p in caught.value.problems]
+    assert len(problems) == 1 and "a001.yaml: figure 'march': value:" in problems[0]
+    assert planned == []  # the problem came with the first chunk: no chunk was planned
+    assert Figure.objects.get(article__slug="a6").company.slug == "acme" and not Figure.objects.filter(note="Changed.")
+
+
 def _read_chunk_logged(files, slim=False):
     """A worker's read that only notes which chunk it took (module-level: the pool pickles it by name)."""
     with open(os.environ["NEWSDB_TEST_READS"], "a", encoding="utf-8") as log:
