@@ -181,8 +181,13 @@ class TestLoadedOnce(TestCase):
     def test_a_full_second_run_reads_every_file_and_still_writes_nothing(self):
         before, history_before, versions_before = counts(), history_counts(), versions()
         records_before = list(FixtureRecord.objects.values_list("model", "key", "source", "fingerprint", "version"))
+        files_before = dict(FixtureFile.objects.values_list("path", "checksum"))
+        loaded_before = max(FixtureFile.objects.values_list("loaded_at", flat=True))
         report = fixtures_load(paths=[FIXTURES_DIR], full=True)
         assert report.files_read == len(report.files) and report.files_skipped == 0
+        # Every file read is loaded again, its checksum the same.
+        assert dict(FixtureFile.objects.values_list("path", "checksum")) == files_before
+        assert min(FixtureFile.objects.values_list("loaded_at", flat=True)) > loaded_before
         assert (report.created, report.updated, report.kept) == (0, 0, 0)
         assert report.counts["figures"].unchanged == before["Figure"]
         assert (counts(), history_counts(), versions()) == (before, history_before, versions_before)
@@ -646,3 +651,21 @@ def test_a_reload_after_changing_one_file_reads_only_that_file(tmp_path):
     assert (report.counts["figures"].unchanged, report.counts["events"].unchanged) == (20, 20)
     assert Article.objects.get(slug="a7").title == "Seven"
     assert len(captured) < 60
+
+
+@pytest.mark.django_db
+def test_a_files_bookkeeping_deleted_while_a_reload_runs_is_written_again(tmp_path):
+    # Files already known are updated in one statement on PostgreSQL; one whose row went meanwhile is upserted.
+    folder = synthetic(tmp_path, 3)
+    fixtures_load(paths=[folder])
+
+    def delete() -> None:
+        FixtureFile.objects.filter(path="a1.yaml").delete()
+
+    fixtures_load(paths=[folder], full=True, after_read=delete)
+    assert set(FixtureFile.objects.values_list("path", flat=True)) == {
+        "companies.yaml",
+        "a0.yaml",
+        "a1.yaml",
+        "a2.yaml",
+    }
