@@ -240,10 +240,14 @@ def main() -> None:
         cpu_seconds = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, cpu, strict=True))
         rows.append((name, elapsed, report))
         counts = {name: vars(c) for name, c in report.counts.items()}
+        # A high-water mark: a phase's own peak shows when it is above every earlier phase's (the first load is
+        # streamed and stays low, so the reloads after it show theirs).
+        peak = peak_rss_mb()
         print(
             f"{name} on {connection.vendor}: {elapsed:.2f}s (files read {report.files_read}, skipped "
             f"{report.files_skipped}; reading and planning {report.read_seconds:.2f}s, writing "
-            f"{report.write_seconds:.2f}s; CPU {cpu_seconds:.1f}s in this process and its workers)"
+            f"{report.write_seconds:.2f}s; CPU {cpu_seconds:.1f}s in this process and its workers; peak RSS so far "
+            f"{peak['self']:.0f} MB)"
         )
         print(f"    {counts}")
         results["phases"].append(
@@ -255,7 +259,7 @@ def main() -> None:
                 "cpu_seconds": round(cpu_seconds, 2),
                 "files_read": report.files_read,
                 "written": report.created + report.updated,
-                "peak_rss_mb": peak_rss_mb(),
+                "peak_rss_mb": peak,
             }
         )
 
