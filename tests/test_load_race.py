@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from articles.models import Article, Company, Event, Figure, FixtureFile, FixtureRecord, Person
 from articles.services.companies import company_save
 from articles.services.figures import figure_save
-from articles.services.fixtures import LOAD_LOCK, LoadBusyError, fixtures_load
+from articles.services.fixtures import LOAD_LOCK, LoadBusyError, fixtures_load, parallel
 
 from .conftest import FIXTURES_DIR
 
@@ -121,7 +121,17 @@ def assert_the_editors_version_stands(editor: User, *, version: int) -> Figure:
     return figure
 
 
-def test_an_editors_save_between_the_read_and_the_write_is_kept_and_reported(folder, editor):
+@pytest.fixture(params=["one reader", "chunks planned as read"])
+def reading(request, monkeypatch) -> str:
+    """Read in this process, or (the path of a large reload) on two workers, planning each chunk as it comes."""
+    if request.param == "chunks planned as read":
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+        monkeypatch.setattr(parallel, "CHUNK_FILES", 2)
+        monkeypatch.setattr(parallel, "workers_count", lambda: 2)
+    return request.param
+
+
+def test_an_editors_save_between_the_read_and_the_write_is_kept_and_reported(folder, editor, reading):
     fixtures_load(paths=[folder])
     change_the_figure_upstream(folder)
     figure_pk = the_figure().pk
